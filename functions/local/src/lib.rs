@@ -1,0 +1,250 @@
+//! The local runner: every hookbridge function in one process on the embedded SQLite
+//! store. One listener serves the ingress and management routers (the same ones the Lambda
+//! functions serve) plus `/local/*` helpers; workers drive the fan-out from the local
+//! events queue with Lambda's `SqsEvent` batches.
+
+mod local_routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hookbridge::config::{CommonConfig, ConfigError, number, optional};
+use hookbridge::domain::QueueRef;
+use hookbridge::error::{ApiError, StoreError};
+use hookbridge::fanout::{Fanout, FanoutConfig};
+use hookbridge::ingress::{self, ClientAddr, IngressConfig, IngressState};
+use hookbridge::management::{self, ManagementConfig, ManagementState};
+use hookbridge::ports::{QueueRefs, QueueSpec};
+use hookbridge::registration::RegistrationCache;
+use hookbridge::runtime::{PollConfig, drive_queue};
+use hookbridge::secret::SecretString;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// The events queue's name in local mode, and its dead-letter queue.
+pub const EVENTS_QUEUE: &str = "hookbridge-events";
+pub const EVENTS_DLQ: &str = "hookbridge-events-dlq";
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// `HOOKBRIDGE_ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// `HOOKBRIDGE_DATA_DIR`, default `./.hookbridge`.
+    pub data_dir: PathBuf,
+    /// `HOOKBRIDGE_ADMIN_TOKEN`; when unset, one is generated once and kept in the data dir.
+    pub admin_token: Option<String>,
+    /// `HOOKBRIDGE_PUBLIC_URL`: the base of handed-out ingress URLs (default `http://{addr}`).
+    pub public_url: Option<String>,
+    /// `HOOKBRIDGE_FANOUT_WORKERS`, default 2.
+    pub fanout_workers: usize,
+    /// `HOOKBRIDGE_MAX_RECEIVES`: receives of an event before it is dead-lettered, default 5.
+    pub max_receives: u32,
+    /// `HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS`: how long a failed batch waits before retry, default 30.
+    pub visibility: Duration,
+    pub common: CommonConfig,
+}
+
+impl LocalConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let addr = optional("HOOKBRIDGE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        Ok(Self {
+            addr: addr
+                .parse()
+                .map_err(|_| ConfigError { var: "HOOKBRIDGE_ADDR", reason: format!("{addr:?} is not host:port") })?,
+            data_dir: optional("HOOKBRIDGE_DATA_DIR").unwrap_or_else(|| "./.hookbridge".into()).into(),
+            admin_token: optional("HOOKBRIDGE_ADMIN_TOKEN"),
+            public_url: optional("HOOKBRIDGE_PUBLIC_URL"),
+            fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", 2)?,
+            max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
+            visibility: hookbridge::config::seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", Duration::from_secs(30))?,
+            common: CommonConfig::from_env()?,
+        })
+    }
+
+    /// Defaults for a given data dir and address (tests use port 0).
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            addr,
+            data_dir,
+            admin_token: None,
+            public_url: None,
+            fanout_workers: 2,
+            max_receives: 5,
+            visibility: Duration::from_secs(30),
+            common: CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: Duration::from_secs(30) },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot keep the admin token in {path}: {source}")]
+    Token { path: PathBuf, source: std::io::Error },
+}
+
+/// A started runner. Dropping it does not stop it; call [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub admin_token: SecretString,
+    pub public_url: String,
+    pub backend: hookbridge::Backend,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops accepting, finishes requests and batches in progress, and returns when done.
+    /// Everything acknowledged is already committed; nothing in flight is lost (unacknowledged
+    /// queue messages come back after their visibility timeout).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Opens the store, binds the listener and starts the workers.
+pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
+    let (backend, _local_queues) = hookbridge::backend::local::open(&config.data_dir)?;
+    let admin_token = admin_token(&config)?;
+
+    let dlq = backend
+        .queues
+        .create_queue(&QueueSpec {
+            name: EVENTS_DLQ.into(),
+            visibility_timeout: config.visibility,
+            max_receives: 0,
+            dead_letter: None,
+        })
+        .await?;
+    let events = backend
+        .queues
+        .create_queue(&QueueSpec {
+            name: EVENTS_QUEUE.into(),
+            visibility_timeout: config.visibility,
+            max_receives: config.max_receives,
+            dead_letter: Some(dlq),
+        })
+        .await?;
+    let queue_refs = QueueRefs { events: events.clone() };
+
+    let listener =
+        TcpListener::bind(config.addr).await.map_err(|source| StartError::Listen { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.addr, source })?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+
+    // One cache for management and ingress: a management change invalidates it at once.
+    let cache = Arc::new(RegistrationCache::new(config.common.cache_ttl));
+    let ingress = Arc::new(IngressState {
+        backend: backend.clone(),
+        cache: cache.clone(),
+        queues: queue_refs,
+        config: IngressConfig { max_body_bytes: config.common.max_body_bytes, ..IngressConfig::default() },
+    });
+    let management = Arc::new(ManagementState {
+        backend: backend.clone(),
+        cache: cache.clone(),
+        config: ManagementConfig {
+            public_base_url: public_url.trim_end_matches('/').to_owned(),
+            admin_token: Some(admin_token.clone()),
+        },
+    });
+    let app = Router::new()
+        .merge(ingress::router(ingress))
+        .merge(management::router(management.clone()))
+        .merge(local_routes::router(management))
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route").into_response() })
+        .layer(middleware::from_fn(client_addr));
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut server_stop = stopped.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+
+    let fanout = Arc::new(Fanout::new(
+        backend.clone(),
+        cache,
+        FanoutConfig { max_receives: config.max_receives, ..FanoutConfig::default() },
+    ));
+    let poll = PollConfig { visibility: config.visibility, ..PollConfig::default() };
+    for _ in 0..config.fanout_workers.max(1) {
+        let fanout = fanout.clone();
+        tasks.spawn(drive_queue(
+            backend.queues.clone(),
+            events.clone(),
+            poll.clone(),
+            move |event| {
+                let fanout = fanout.clone();
+                async move { fanout.handle(event).await }
+            },
+            stopped.clone(),
+        ));
+    }
+
+    Ok(Running { addr, admin_token, public_url, backend, stop, tasks })
+}
+
+/// Makes the socket's peer address known to the ingress (for `X-Forwarded-For`).
+async fn client_addr(mut req: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        req.extensions_mut().insert(ClientAddr(peer.ip()));
+    }
+    next.run(req).await
+}
+
+/// The configured token, else the one kept in the data dir, else a new one kept there.
+fn admin_token(config: &LocalConfig) -> Result<SecretString, StartError> {
+    if let Some(t) = &config.admin_token {
+        return Ok(SecretString::new(t.clone()));
+    }
+    let path = config.data_dir.join("admin-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if !t.trim().is_empty() {
+            return Ok(SecretString::new(t.trim().to_owned()));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &token).map_err(|source| StartError::Token { path, source })?;
+    Ok(SecretString::new(token))
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(content.as_bytes())
+}
+
+/// The local events queue (for tests and diagnostics).
+pub fn events_queue() -> QueueRef {
+    QueueRef::parse(EVENTS_QUEUE).expect("valid queue name")
+}

@@ -1,0 +1,61 @@
+//! `/local/*`: what a process engine uses in local mode instead of SQS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use hookbridge::domain::QueueRef;
+use hookbridge::error::ApiError;
+use hookbridge::management::{ApiQuery, ManagementState, require_admin};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiveQuery {
+    /// 1 to 10, default 10.
+    max: Option<u32>,
+    /// Seconds to wait for a first message, 0 to 20, default 0.
+    wait: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocalMessage {
+    message_id: String,
+    receive_count: u32,
+    /// The message parsed as JSON (every hookbridge message is JSON), else as a string.
+    body: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct Received {
+    messages: Vec<LocalMessage>,
+}
+
+pub fn router(state: Arc<ManagementState>) -> Router {
+    Router::new()
+        .route("/local/queues/{name}/receive", post(receive))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
+        .with_state(state)
+}
+
+/// Receives up to `max` messages and deletes them: the caller takes responsibility.
+async fn receive(
+    State(st): State<Arc<ManagementState>>,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<ReceiveQuery>,
+) -> Result<Json<Received>, ApiError> {
+    let queue = QueueRef::parse(&name)?;
+    let max = q.max.unwrap_or(10).clamp(1, 10);
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(20));
+    let got = st.backend.queues.receive(&queue, max, Duration::from_secs(30), wait).await?;
+    let mut messages = Vec::with_capacity(got.len());
+    for m in got {
+        st.backend.queues.delete(&queue, &m.receipt_handle).await?;
+        let body = serde_json::from_str(&m.body).unwrap_or(serde_json::Value::String(m.body));
+        messages.push(LocalMessage { message_id: m.message_id, receive_count: m.receive_count, body });
+    }
+    Ok(Json(Received { messages }))
+}

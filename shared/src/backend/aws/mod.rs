@@ -1,0 +1,1 @@
+//! The AWS backend (filled in by the AWS issue).

@@ -1,0 +1,103 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{BindingId, ParseError, QueueRef, WebhookId};
+
+/// The process engine's id of a process definition (opaque to hookbridge).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ProcessDefinitionId(String);
+
+impl ProcessDefinitionId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.trim().is_empty() || s.len() > 256 || s.chars().any(char::is_control) {
+            return Err(ParseError::new("processDefinitionId", "must be 1 to 256 printable characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ProcessDefinitionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProcessDefinitionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a webhook's events do to a process. Tagged by `type` so new kinds
+/// (`RESUME_PROCESS`) are added as variants without changing stored items.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum BindingKind {
+    /// Every accepted event starts a new instance of the process.
+    StartProcess {
+        process_definition_id: ProcessDefinitionId,
+        /// The process starter's queue (a local queue name, or an SQS queue URL).
+        queue: QueueRef,
+    },
+}
+
+impl BindingKind {
+    pub fn queue(&self) -> &QueueRef {
+        match self {
+            BindingKind::StartProcess { queue, .. } => queue,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub id: BindingId,
+    pub webhook_id: WebhookId,
+    #[serde(flatten)]
+    pub kind: BindingKind,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_json_is_tagged_and_flat() {
+        let b = Binding {
+            id: BindingId::generate(),
+            webhook_id: WebhookId::generate(),
+            kind: BindingKind::StartProcess {
+                process_definition_id: ProcessDefinitionId::parse("onboarding").unwrap(),
+                queue: QueueRef::parse("starts").unwrap(),
+            },
+            created_at: Utc::now(),
+        };
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(v["type"], "START_PROCESS");
+        assert_eq!(v["processDefinitionId"], "onboarding");
+        assert_eq!(v["queue"], "starts");
+        assert_eq!(serde_json::from_value::<Binding>(v).unwrap(), b);
+    }
+
+    #[test]
+    fn binding_kind_rejects_unknown_types_and_bad_fields() {
+        assert!(serde_json::from_str::<BindingKind>(r#"{"type":"NOPE","queue":"q"}"#).is_err());
+        assert!(
+            serde_json::from_str::<BindingKind>(r#"{"type":"START_PROCESS","processDefinitionId":"","queue":"q"}"#)
+                .is_err()
+        );
+        assert!(
+            serde_json::from_str::<BindingKind>(r#"{"type":"START_PROCESS","processDefinitionId":"p","queue":"a b"}"#)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Domain types. Every value that crosses a boundary is parsed into a newtype once
+//! (parse, don't validate), so the rest of the code never re-checks it.
+
+mod binding;
+mod connector;
+mod event;
+mod ids;
+mod webhook;
+
+pub use binding::{Binding, BindingKind, ProcessDefinitionId};
+pub use connector::{
+    Connector, ConnectorName, DeliveryAttempt, DeliveryRecord, DeliveryStatus, EndpointUrl, HttpMethod,
+};
+pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
+pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};
+pub use webhook::{ApiKey, FailedTrigger, Location, Provider, Webhook, WebhookName, WebhookSecrets, WebhookState};
+
+/// A value that did not parse: which field, and why (safe to show to the caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self { field, reason: reason.into() }
+    }
+}

@@ -1,0 +1,223 @@
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{EventId, FailedTriggerId, LocationId, ParseError, WebhookId};
+use crate::secret::SecretString;
+
+/// A webhook's display name: 3 to 50 letters, digits, spaces excluded, and `[ ] ( ) . _ -`.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct WebhookName(String);
+
+impl WebhookName {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let n = s.chars().count();
+        if !(3..=50).contains(&n) {
+            return Err(ParseError::new("name", "must be 3 to 50 characters"));
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "[]()._-".contains(c)) {
+            return Err(ParseError::new("name", "may contain only letters, digits and [ ] ( ) . _ -"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WebhookName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who calls the webhook, and so how its requests are authenticated. Fixed once saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Provider {
+    /// Any system that can POST: the API key in the URL is the only credential.
+    Generic,
+}
+
+impl Provider {
+    /// The provider's segment in the ingress URL: lower case, `-` for `_`.
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Provider::Generic => "generic",
+        }
+    }
+
+    pub fn from_path_segment(s: &str) -> Option<Self> {
+        match s {
+            "generic" => Some(Provider::Generic),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookState {
+    /// Saved but not receiving: the ingress answers 404.
+    Inactive,
+    /// Receiving: accepted events start the bound processes.
+    Active,
+}
+
+/// Where a webhook belongs: organisation, workspace and app (all part of its URL).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Location {
+    #[serde(deserialize_with = "org")]
+    pub org_id: LocationId,
+    #[serde(deserialize_with = "workspace")]
+    pub workspace_id: LocationId,
+    #[serde(deserialize_with = "app")]
+    pub app_id: LocationId,
+}
+
+fn org<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
+    LocationId::parse("location.orgId", &String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+fn workspace<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
+    LocationId::parse("location.workspaceId", &String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+fn app<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
+    LocationId::parse("location.appId", &String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// A registered webhook. Its credentials are not here: they live in the secret store
+/// ([`WebhookSecrets`]), so a registry read never carries a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub name: WebhookName,
+    #[serde(default)]
+    pub description: String,
+    pub provider: Provider,
+    pub state: WebhookState,
+    pub location: Location,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: every update names the version it read.
+    pub version: u64,
+}
+
+/// A webhook's API key: 32 random bytes, base64url without padding.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKey(SecretString);
+
+impl ApiKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(SecretString::new(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// Constant-time check of a presented key.
+    pub fn matches(&self, presented: &str) -> bool {
+        self.0.ct_eq(presented.as_bytes())
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// Everything secret about one webhook, kept as one secret-store entry (one Secrets
+/// Manager secret per webhook, not one per value: it halves the monthly cost).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSecrets {
+    pub api_key: ApiKey,
+}
+
+impl WebhookSecrets {
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::new(serde_json::to_string(self).expect("secrets serialize"))
+    }
+
+    pub fn from_secret(s: &SecretString) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s.expose())
+    }
+}
+
+/// An event that passed authentication but could not start its processes: kept so an
+/// operator can see why and replay it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedTrigger {
+    pub id: FailedTriggerId,
+    pub webhook_id: WebhookId,
+    pub event_id: EventId,
+    pub cause: String,
+    pub failed_at: DateTime<Utc>,
+    /// Where the event can be read back for a replay (a blob key).
+    pub event_ref: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_names() {
+        for ok in ["abc", "Orders (EU) [v2]_x.y-z", &"n".repeat(50)] {
+            assert!(WebhookName::parse(ok).is_ok(), "{ok:?}");
+        }
+        for bad in ["ab", &"n".repeat(51), "has space", "emoji😀x", "semi;colon", "slash/x"] {
+            assert_eq!(WebhookName::parse(bad).unwrap_err().field, "name", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn api_keys_are_32_random_bytes_base64url() {
+        let a = ApiKey::generate();
+        let b = ApiKey::generate();
+        assert_eq!(a.expose().len(), 43);
+        assert!(a.expose().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_ne!(a.expose(), b.expose());
+        assert!(a.matches(a.expose()));
+        assert!(!a.matches(b.expose()));
+        assert!(!a.matches(&a.expose()[..42]));
+        assert_eq!(format!("{a:?}"), "ApiKey(***)");
+        let secrets = WebhookSecrets { api_key: a.clone() };
+        assert!(!format!("{secrets:?}").contains(a.expose()));
+    }
+
+    #[test]
+    fn provider_path_segments() {
+        assert_eq!(Provider::Generic.path_segment(), "generic");
+        assert_eq!(Provider::from_path_segment("generic"), Some(Provider::Generic));
+        assert_eq!(Provider::from_path_segment("GENERIC"), None);
+        assert_eq!(serde_json::to_string(&Provider::Generic).unwrap(), "\"GENERIC\"");
+    }
+
+    #[test]
+    fn location_errors_name_the_field() {
+        let err = serde_json::from_str::<Location>(r#"{"orgId":"o","workspaceId":"w/x","appId":"a"}"#).unwrap_err();
+        assert!(err.to_string().contains("location.workspaceId"), "{err}");
+        assert!(serde_json::from_str::<Location>(r#"{"orgId":"o","workspaceId":"w","appId":"a","x":1}"#).is_err());
+    }
+}

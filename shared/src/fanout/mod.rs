@@ -1,0 +1,229 @@
+//! The fan-out: consumes the events queue and sends one message per (event, binding) to
+//! each bound process's queue. Sends are grouped per queue across the whole batch, in
+//! batches of ten; only the entries that failed are retried, and a record whose messages
+//! could not all be sent is reported as a batch item failure so SQS redelivers it
+//! (consumers deduplicate on `deliveryId`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+
+use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, QueueRef};
+use crate::error::StoreError;
+use crate::messages::{EventMessage, ProcessMessage, event_blob_key};
+use crate::ports::{Backend, MAX_BATCH, OutgoingMessage};
+use crate::registration::RegistrationCache;
+
+#[derive(Debug, Clone)]
+pub struct FanoutConfig {
+    /// The events queue's max receives: on the last one, a failing record is also recorded
+    /// as a failed trigger before it goes to the dead-letter queue.
+    pub max_receives: u32,
+    /// Tries per entry within one invocation before the record is handed back to the queue.
+    pub send_attempts: u32,
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        Self { max_receives: 5, send_attempts: 3 }
+    }
+}
+
+pub struct Fanout {
+    backend: Backend,
+    cache: Arc<RegistrationCache>,
+    config: FanoutConfig,
+}
+
+/// Why one record could not be fanned out.
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    #[error("malformed events-queue message: {0}")]
+    Malformed(String),
+    #[error("the event's stored payload is missing")]
+    PayloadMissing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a process message could not be sent: {0}")]
+    Send(String),
+}
+
+struct Pending {
+    record: usize,
+    queue: QueueRef,
+    message: OutgoingMessage,
+}
+
+impl Fanout {
+    pub fn new(backend: Backend, cache: Arc<RegistrationCache>, config: FanoutConfig) -> Self {
+        Self { backend, cache, config }
+    }
+
+    /// Handles one SQS batch; the response names only the records to retry.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let records = event.records;
+        let mut failed: HashMap<usize, RecordError> = HashMap::new();
+        let mut envelopes: Vec<Option<EventEnvelope>> = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            match self.envelope(r).await {
+                Ok(e) => envelopes.push(Some(e)),
+                Err(e) => {
+                    failed.insert(i, e);
+                    envelopes.push(None);
+                }
+            }
+        }
+
+        let mut pending = Vec::new();
+        for (i, envelope) in envelopes.iter().enumerate() {
+            let Some(envelope) = envelope else { continue };
+            match self.messages_for(i, envelope).await {
+                Ok(mut msgs) => pending.append(&mut msgs),
+                Err(e) => {
+                    failed.insert(i, e);
+                }
+            }
+        }
+
+        for (record, cause) in self.send_all(pending).await {
+            failed.entry(record).or_insert(cause);
+        }
+
+        let mut response = SqsBatchResponse::default();
+        for (i, cause) in failed {
+            let r = &records[i];
+            let id = r.message_id.clone().unwrap_or_default();
+            tracing::warn!(message_id = %id, error = %cause, "fan-out failed for a record");
+            if receive_count(r) >= self.config.max_receives {
+                self.record_failed(r, envelopes[i].as_ref(), &cause).await;
+            }
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+
+    async fn envelope(&self, r: &SqsMessage) -> Result<EventEnvelope, RecordError> {
+        let body = r.body.as_deref().unwrap_or_default();
+        let msg: EventMessage = serde_json::from_str(body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        if let Some(e) = msg.event {
+            return Ok(e);
+        }
+        let key = msg.blob_key.ok_or_else(|| RecordError::Malformed("neither event nor blobKey".into()))?;
+        let bytes = self.backend.blobs.get_blob(&key).await?.ok_or(RecordError::PayloadMissing)?;
+        serde_json::from_slice(&bytes).map_err(|e| RecordError::Malformed(e.to_string()))
+    }
+
+    async fn messages_for(&self, record: usize, envelope: &EventEnvelope) -> Result<Vec<Pending>, RecordError> {
+        let Some(reg) = self.cache.get(&self.backend, &envelope.webhook_id).await? else {
+            // Deleted since it was accepted: nothing is bound any more.
+            tracing::warn!(event_id = %envelope.event_id, "event for a deleted webhook dropped");
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(reg.bindings.len());
+        for b in &reg.bindings {
+            match &b.kind {
+                BindingKind::StartProcess { process_definition_id, queue } => {
+                    let pm = ProcessMessage::start(envelope, b.id, process_definition_id.as_str());
+                    let body = serde_json::to_string(&pm).map_err(StoreError::backend)?;
+                    let mut message = OutgoingMessage::new(body);
+                    if queue.is_fifo() {
+                        // One group per webhook keeps its events in order; the delivery id
+                        // makes a resend within five minutes a no-op.
+                        message.group_id = Some(envelope.webhook_id.to_string());
+                        message.dedup_id = Some(pm.delivery_id.to_string());
+                    }
+                    out.push(Pending { record, queue: queue.clone(), message });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends everything, grouped per queue in batches of ten; returns the records with an
+    /// entry that could not be sent.
+    async fn send_all(&self, pending: Vec<Pending>) -> Vec<(usize, RecordError)> {
+        let mut by_queue: HashMap<QueueRef, Vec<(usize, OutgoingMessage)>> = HashMap::new();
+        for p in pending {
+            by_queue.entry(p.queue).or_default().push((p.record, p.message));
+        }
+        let sends = by_queue.into_iter().flat_map(|(queue, entries)| {
+            let chunks: Vec<Vec<(usize, OutgoingMessage)>> = entries.chunks(MAX_BATCH).map(<[_]>::to_vec).collect();
+            chunks.into_iter().map(move |chunk| {
+                let queue = queue.clone();
+                async move { self.send_chunk(&queue, chunk).await }
+            })
+        });
+        join_all(sends).await.into_iter().flatten().collect()
+    }
+
+    /// Sends one chunk, retrying only the entries that failed with a retryable error.
+    async fn send_chunk(
+        &self,
+        queue: &QueueRef,
+        mut chunk: Vec<(usize, OutgoingMessage)>,
+    ) -> Vec<(usize, RecordError)> {
+        let mut failed = Vec::new();
+        let mut last = String::new();
+        for _ in 0..self.config.send_attempts.max(1) {
+            if chunk.is_empty() {
+                break;
+            }
+            let messages: Vec<OutgoingMessage> = chunk.iter().map(|(_, m)| m.clone()).collect();
+            match self.backend.queues.send_batch(queue, &messages).await {
+                Ok(results) => {
+                    let mut retry = Vec::new();
+                    for ((record, message), result) in chunk.into_iter().zip(results) {
+                        if let Err(f) = result {
+                            let cause = format!("{queue}: {}", f.code);
+                            if f.retryable {
+                                last = cause;
+                                retry.push((record, message));
+                            } else {
+                                failed.push((record, RecordError::Send(cause)));
+                            }
+                        }
+                    }
+                    chunk = retry;
+                }
+                Err(e) => last = format!("{queue}: {e}"),
+            }
+        }
+        failed.extend(chunk.into_iter().map(|(r, _)| (r, RecordError::Send(last.clone()))));
+        failed
+    }
+
+    async fn record_failed(&self, r: &SqsMessage, envelope: Option<&EventEnvelope>, cause: &RecordError) {
+        let Some(envelope) = envelope else {
+            tracing::error!(message_id = ?r.message_id, error = %cause, "unreadable event goes to the dead-letter queue");
+            return;
+        };
+        let key = event_blob_key(&envelope.event_id);
+        let kept = match serde_json::to_vec(envelope) {
+            Ok(bytes) => self.backend.blobs.put_blob(&key, bytes.into()).await,
+            Err(e) => Err(StoreError::backend(e)),
+        };
+        let trigger = FailedTrigger {
+            id: FailedTriggerId::generate(),
+            webhook_id: envelope.webhook_id,
+            event_id: envelope.event_id,
+            cause: cause.to_string(),
+            failed_at: self.backend.clock.now(),
+            event_ref: key,
+        };
+        let recorded = match kept {
+            Ok(()) => self.backend.registry.put_failed_trigger(&trigger).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            tracing::error!(event_id = %envelope.event_id, error = %e, "could not record a failed trigger");
+        }
+    }
+}
+
+fn receive_count(r: &SqsMessage) -> u32 {
+    r.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1)
+}

@@ -1,0 +1,213 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use serde::{Deserialize, Serialize};
+
+use super::{ClientAddr, IngressState};
+use crate::domain::{
+    EventEnvelope, EventId, FailedTrigger, FailedTriggerId, Headers, Provider, WebhookId, WebhookMessage, WebhookState,
+    payload_from_body,
+};
+use crate::error::{ApiError, StoreError};
+use crate::messages::{EventMessage, EventMessageType, event_blob_key};
+use crate::ports::{Backend, OutgoingMessage, QueueRefs};
+
+#[derive(Debug, Clone)]
+pub struct IngressConfig {
+    /// Largest accepted body (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Largest events-queue message; larger events travel by claim check.
+    pub max_message_bytes: usize,
+}
+
+impl Default for IngressConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024, max_message_bytes: 256 * 1024 }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct IngressPath {
+    provider: String,
+    org_id: String,
+    workspace_id: String,
+    app_id: String,
+    webhook_id: String,
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    #[serde(rename = "apiKey")]
+    api_key: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Accepted {
+    event_id: EventId,
+}
+
+fn unknown_webhook() -> ApiError {
+    ApiError::not_found("WEBHOOK_NOT_FOUND", "no active webhook at this URL")
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("the body exceeds {limit} bytes"))
+}
+
+pub(super) async fn receive(
+    State(st): State<Arc<IngressState>>,
+    Path(p): Path<IngressPath>,
+    req: Request,
+) -> Result<Json<Accepted>, ApiError> {
+    let limit = st.config.max_body_bytes;
+    // Refuse a declared oversize body before reading any of it.
+    if let Some(len) = req.headers().get(http::header::CONTENT_LENGTH) {
+        if len.to_str().ok().and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > limit as u64) {
+            return Err(too_large(limit));
+        }
+    }
+    let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
+    let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
+    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
+    let w = &reg.webhook;
+    let loc = &w.location;
+    if w.state != WebhookState::Active
+        || loc.org_id.as_str() != p.org_id
+        || loc.workspace_id.as_str() != p.workspace_id
+        || loc.app_id.as_str() != p.app_id
+    {
+        return Err(unknown_webhook());
+    }
+    if provider != w.provider {
+        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
+    }
+    let presented = Query::<KeyQuery>::try_from_uri(req.uri()).ok().and_then(|q| q.0.api_key).unwrap_or_default();
+    if !reg.secrets.api_key.matches(&presented) {
+        return Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"));
+    }
+
+    let client = req.extensions().get::<ClientAddr>().copied();
+    let (parts, body) = req.into_parts();
+    let body = read_limited(body, limit).await?;
+    let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let payload =
+        payload_from_body(content_type, &body).map_err(|e| ApiError::bad_request("INVALID_JSON", e.to_string()))?;
+
+    let event_id = EventId::generate();
+    let envelope = EventEnvelope {
+        event_id,
+        webhook_id: id,
+        provider,
+        webhook_message: WebhookMessage {
+            date_time: st.backend.clock.now(),
+            payload,
+            headers: header_arrays(&parts.headers, client, event_id),
+        },
+        raw_body: body,
+    };
+    enqueue_event(&st.backend, &st.queues, &st.config, &envelope).await.map_err(|e| {
+        // Authenticated but not handed on: keep it for an operator (best effort: the same
+        // outage may stop this too) and make the provider retry.
+        let backend = st.backend.clone();
+        let envelope = envelope.clone();
+        let cause = e.to_string();
+        tokio::spawn(async move { record_failed(&backend, &envelope, cause).await });
+        ApiError::Unavailable(e)
+    })?;
+    Ok(Json(Accepted { event_id }))
+}
+
+/// Reads at most `limit` bytes; more is a 413 without buffering the rest.
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Err(_) => Err(ApiError::bad_request("BODY_UNREADABLE", "the request body could not be read")),
+    }
+}
+
+/// Every header as name -> all values; adds `x-forwarded-for` (the caller, appended) and
+/// `x-request-id` (the event id, unless the caller sent one).
+fn header_arrays(headers: &HeaderMap, client: Option<ClientAddr>, event_id: EventId) -> Headers {
+    let mut out = Headers::new();
+    for (name, value) in headers {
+        out.entry(name.as_str().to_owned()).or_default().push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    if let Some(ClientAddr(ip)) = client {
+        out.entry("x-forwarded-for".into()).or_default().push(ip.to_string());
+    }
+    out.entry("x-request-id".into()).or_insert_with(|| vec![event_id.to_string()]);
+    out
+}
+
+/// Queues an accepted event: inline when it fits a queue message, else the envelope goes to
+/// the blob store first and the message carries its key (claim check).
+pub async fn enqueue_event(
+    backend: &Backend,
+    queues: &QueueRefs,
+    config: &super::IngressConfig,
+    envelope: &EventEnvelope,
+) -> Result<(), StoreError> {
+    let mut msg = EventMessage {
+        kind: EventMessageType::WebhookEvent,
+        event_id: envelope.event_id,
+        webhook_id: envelope.webhook_id,
+        event: None,
+        blob_key: None,
+    };
+    // Base64 grows the raw body by 4/3; if that alone would not fit, skip the inline try.
+    let estimate = envelope.raw_body.len() * 4 / 3 + envelope.webhook_message.payload.get().len();
+    let body = if estimate < config.max_message_bytes {
+        msg.event = Some(envelope.clone());
+        let inline = serde_json::to_string(&msg).map_err(StoreError::backend)?;
+        if inline.len() <= config.max_message_bytes { Some(inline) } else { None }
+    } else {
+        None
+    };
+    let body = match body {
+        Some(b) => b,
+        None => {
+            let key = event_blob_key(&envelope.event_id);
+            let bytes = serde_json::to_vec(envelope).map_err(StoreError::backend)?;
+            backend.blobs.put_blob(&key, bytes.into()).await?;
+            msg.event = None;
+            msg.blob_key = Some(key);
+            serde_json::to_string(&msg).map_err(StoreError::backend)?
+        }
+    };
+    let results = backend.queues.send_batch(&queues.events, &[OutgoingMessage::new(body)]).await?;
+    match results.into_iter().next() {
+        Some(Ok(())) => Ok(()),
+        Some(Err(f)) => Err(StoreError::msg(format!("the events queue refused the event: {}", f.code))),
+        None => Err(StoreError::msg("the events queue returned no result")),
+    }
+}
+
+async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
+    let key = event_blob_key(&envelope.event_id);
+    let stored = match serde_json::to_vec(envelope) {
+        Ok(bytes) => backend.blobs.put_blob(&key, bytes.into()).await,
+        Err(e) => Err(StoreError::backend(e)),
+    };
+    let trigger = FailedTrigger {
+        id: FailedTriggerId::generate(),
+        webhook_id: envelope.webhook_id,
+        event_id: envelope.event_id,
+        cause: format!("ingress could not queue the event: {cause}"),
+        failed_at: backend.clock.now(),
+        event_ref: key,
+    };
+    if let Err(e) = stored {
+        tracing::error!(event_id = %envelope.event_id, error = %e, "could not keep a failed event");
+        return;
+    }
+    if let Err(e) = backend.registry.put_failed_trigger(&trigger).await {
+        tracing::error!(event_id = %envelope.event_id, error = %e, "could not record a failed trigger");
+    }
+}

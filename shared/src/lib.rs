@@ -1,0 +1,23 @@
+//! hookbridge's common crate: the domain, the ports the functions need, both backends
+//! (embedded SQLite and AWS), and the handler logic of every function.
+//!
+//! Layout follows the architecture: `domain` (pure types, parse-don't-validate),
+//! `ports` (narrow async traits), `backend::{local,aws}` (their two real implementations),
+//! and one module per function (`ingress`, `fanout`, `management`), each exposing a router or
+//! handler that the thin Lambda binaries and the local runner mount.
+
+pub mod backend;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod fanout;
+pub mod ingress;
+pub mod management;
+pub mod messages;
+pub mod ports;
+pub mod registration;
+pub mod runtime;
+pub mod secret;
+
+pub use error::{ApiError, StoreError};
+pub use ports::Backend;

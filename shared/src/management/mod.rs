@@ -1,0 +1,60 @@
+//! The management API under `/v1`: one file per endpoint family.
+
+mod extract;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+pub use extract::{ApiJson, ApiQuery};
+
+use crate::error::ApiError;
+use crate::ports::Backend;
+use crate::registration::RegistrationCache;
+use crate::secret::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct ManagementConfig {
+    /// Base of ingress URLs handed out (`{base}/webhooks/...`), without a trailing slash.
+    pub public_base_url: String,
+    /// Bearer token required on every call. `None` only behind an authorizer that already
+    /// authenticated the caller (IAM on the API Gateway route in AWS).
+    pub admin_token: Option<SecretString>,
+}
+
+pub struct ManagementState {
+    pub backend: Backend,
+    pub cache: Arc<RegistrationCache>,
+    pub config: ManagementConfig,
+}
+
+pub fn router(state: Arc<ManagementState>) -> Router {
+    Router::new()
+        .merge(webhooks::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .with_state(state)
+}
+
+/// Checks `Authorization: Bearer <admin token>` in constant time.
+pub async fn require_admin(
+    State(st): State<Arc<ManagementState>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if let Some(token) = &st.config.admin_token {
+        let presented = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .unwrap_or_default();
+        if !token.ct_eq(presented.trim().as_bytes()) {
+            return Err(ApiError::unauthorized("UNAUTHORIZED", "missing or invalid admin token"));
+        }
+    }
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,243 @@
+//! Webhooks: create, list, get, bindings, activate/deactivate, URL, API key reset.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiQuery, ManagementState};
+use crate::domain::{
+    ApiKey, Binding, BindingId, BindingKind, Location, LocationId, Provider, Webhook, WebhookId, WebhookName,
+    WebhookSecrets, WebhookState,
+};
+use crate::error::{ApiError, Conflict, StoreError};
+use crate::ports::PageRequest;
+use crate::registration::webhook_secret_name;
+
+type St = State<Arc<ManagementState>>;
+
+pub(super) fn routes() -> Router<Arc<ManagementState>> {
+    Router::new()
+        .route("/v1/webhooks", post(create).get(list))
+        .route("/v1/webhooks/{id}", get(read))
+        .route("/v1/webhooks/{id}/bindings", post(add_binding).get(list_bindings))
+        .route("/v1/webhooks/{id}/activate", post(activate))
+        .route("/v1/webhooks/{id}/deactivate", post(deactivate))
+        .route("/v1/webhooks/{id}/url", get(url))
+        .route("/v1/webhooks/{id}/api-key", post(reset_api_key))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateWebhook {
+    name: WebhookName,
+    #[serde(default)]
+    description: String,
+    provider: Provider,
+    location: Location,
+}
+
+/// A webhook as the API shows it: never its key (see `/url`), nor its version.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookView {
+    id: WebhookId,
+    name: WebhookName,
+    description: String,
+    provider: Provider,
+    state: WebhookState,
+    location: Location,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(w: Webhook) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            description: w.description,
+            provider: w.provider,
+            state: w.state,
+            location: w.location,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UrlView {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+    org_id: Option<String>,
+    workspace_id: Option<String>,
+    app_id: Option<String>,
+}
+
+fn parse_id(id: &str) -> Result<WebhookId, ApiError> {
+    WebhookId::parse(id).map_err(|_| not_found())
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("WEBHOOK_NOT_FOUND", "no such webhook")
+}
+
+async fn load(st: &ManagementState, id: &str) -> Result<Webhook, ApiError> {
+    let id = parse_id(id)?;
+    st.backend.registry.get_webhook(&id).await?.ok_or_else(not_found)
+}
+
+async fn create(
+    State(st): St,
+    ApiJson(req): ApiJson<CreateWebhook>,
+) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
+    let now = st.backend.clock.now();
+    let webhook = Webhook {
+        id: WebhookId::generate(),
+        name: req.name,
+        description: req.description,
+        provider: req.provider,
+        state: WebhookState::Inactive,
+        location: req.location,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    // The key is stored first, so no webhook ever exists without one.
+    let secret_name = webhook_secret_name(&webhook.id);
+    let secrets = WebhookSecrets { api_key: ApiKey::generate() };
+    st.backend.secrets.put_secret(&secret_name, &secrets.to_secret()).await?;
+    if let Err(e) = st.backend.registry.create_webhook(&webhook).await {
+        let _ = st.backend.secrets.delete_secret(&secret_name).await;
+        return Err(match e {
+            StoreError::Conflict(Conflict::NameTaken) => {
+                ApiError::conflict("NAME_TAKEN", "a webhook with this name exists in this location")
+            }
+            other => other.into(),
+        });
+    }
+    st.cache.invalidate(&webhook.id);
+    tracing::info!(webhook_id = %webhook.id, "webhook created");
+    Ok((StatusCode::CREATED, Json(webhook.into())))
+}
+
+async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListPage<WebhookView>>, ApiError> {
+    let location = match (q.org_id, q.workspace_id, q.app_id) {
+        (None, None, None) => None,
+        (Some(o), Some(w), Some(a)) => Some(Location {
+            org_id: LocationId::parse("orgId", &o)?,
+            workspace_id: LocationId::parse("workspaceId", &w)?,
+            app_id: LocationId::parse("appId", &a)?,
+        }),
+        _ => {
+            return Err(ApiError::bad_request(
+                "VALIDATION_FAILED",
+                "filter by location with all of orgId, workspaceId and appId",
+            ));
+        }
+    };
+    let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
+    let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
+    Ok(Json(ListPage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next }))
+}
+
+async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
+    Ok(Json(load(&st, &id).await?.into()))
+}
+
+async fn add_binding(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiJson(kind): ApiJson<BindingKind>,
+) -> Result<(StatusCode, Json<Binding>), ApiError> {
+    let webhook = load(&st, &id).await?;
+    let binding =
+        Binding { id: BindingId::generate(), webhook_id: webhook.id, kind, created_at: st.backend.clock.now() };
+    st.backend.registry.put_binding(&binding).await?;
+    st.cache.invalidate(&webhook.id);
+    Ok((StatusCode::CREATED, Json(binding)))
+}
+
+async fn list_bindings(State(st): St, Path(id): Path<String>) -> Result<Json<ListPage<Binding>>, ApiError> {
+    let webhook = load(&st, &id).await?;
+    let items = st.backend.registry.list_bindings(&webhook.id).await?;
+    Ok(Json(ListPage { items, next_cursor: None }))
+}
+
+async fn set_state(st: &ManagementState, id: &str, state: WebhookState) -> Result<Webhook, ApiError> {
+    let mut webhook = load(st, id).await?;
+    if webhook.state == state {
+        return Ok(webhook);
+    }
+    if state == WebhookState::Active && st.backend.registry.list_bindings(&webhook.id).await?.is_empty() {
+        return Err(ApiError::conflict("NO_BINDINGS", "bind the webhook to at least one process before activating it"));
+    }
+    webhook.state = state;
+    webhook.updated_at = st.backend.clock.now();
+    webhook.version += 1;
+    st.backend.registry.update_webhook(&webhook).await?;
+    st.cache.invalidate(&webhook.id);
+    tracing::info!(webhook_id = %webhook.id, state = ?state, "webhook state changed");
+    Ok(webhook)
+}
+
+async fn activate(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
+    Ok(Json(set_state(&st, &id, WebhookState::Active).await?.into()))
+}
+
+/// Deactivation keeps the key and the URL: reactivating needs no reconfiguration.
+async fn deactivate(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
+    Ok(Json(set_state(&st, &id, WebhookState::Inactive).await?.into()))
+}
+
+fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
+    let l = &w.location;
+    format!(
+        "{base}/webhooks/{}/{}/{}/{}/{}?apiKey={}",
+        w.provider.path_segment(),
+        l.org_id,
+        l.workspace_id,
+        l.app_id,
+        w.id,
+        key.expose()
+    )
+}
+
+/// The one endpoint (with the reset) that shows the API key: it is part of the URL.
+async fn url(State(st): St, Path(id): Path<String>) -> Result<Json<UrlView>, ApiError> {
+    let webhook = load(&st, &id).await?;
+    let secret = st.backend.secrets.get_secret(&webhook_secret_name(&webhook.id)).await?.ok_or_else(not_found)?;
+    let secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(Json(UrlView { url: ingress_url(&st.config.public_base_url, &webhook, &secrets.api_key) }))
+}
+
+/// A new key; the old one fails from now on (in AWS, once warm caches expire).
+async fn reset_api_key(State(st): St, Path(id): Path<String>) -> Result<Json<UrlView>, ApiError> {
+    let webhook = load(&st, &id).await?;
+    let name = webhook_secret_name(&webhook.id);
+    let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
+    let mut secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    secrets.api_key = ApiKey::generate();
+    st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
+    st.cache.invalidate(&webhook.id);
+    tracing::info!(webhook_id = %webhook.id, "API key reset");
+    Ok(Json(UrlView { url: ingress_url(&st.config.public_base_url, &webhook, &secrets.api_key) }))
+}

@@ -1,0 +1,73 @@
+//! Queue messages: small, tagged JSON. The events queue carries accepted events (inline, or
+//! by reference when too large for a queue message); process-starter queues carry one
+//! message per (event, binding).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{BindingId, DeliveryId, EventEnvelope, EventId, WebhookId, WebhookMessage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventMessageType {
+    WebhookEvent,
+}
+
+/// A message on the events queue. Exactly one of `event` (inline) and `blobKey` (claim
+/// check: the envelope is in the blob store) is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMessage {
+    #[serde(rename = "type")]
+    pub kind: EventMessageType,
+    pub event_id: EventId,
+    pub webhook_id: WebhookId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventEnvelope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_key: Option<String>,
+}
+
+/// Where an event's envelope is kept when it does not travel inline (and for replays).
+pub fn event_blob_key(event: &EventId) -> String {
+    format!("events/{event}.json")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProcessMessageType {
+    StartProcess,
+}
+
+/// What a process starter receives. `deliveryId` is the same for the same (event,
+/// binding) on every attempt and replay, so consumers deduplicate on it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessMessage<'a> {
+    #[serde(rename = "type")]
+    pub kind: ProcessMessageType,
+    pub delivery_id: DeliveryId,
+    pub event_id: EventId,
+    pub webhook_id: WebhookId,
+    pub binding_id: BindingId,
+    pub process_definition_id: &'a str,
+    pub webhook_message: &'a WebhookMessage,
+    /// The request body byte-exact, base64 (standard alphabet, padded).
+    pub raw_body: String,
+}
+
+impl<'a> ProcessMessage<'a> {
+    pub fn start(envelope: &'a EventEnvelope, binding: BindingId, process_definition_id: &'a str) -> Self {
+        Self {
+            kind: ProcessMessageType::StartProcess,
+            delivery_id: DeliveryId::derive(&envelope.event_id, binding.as_uuid()),
+            event_id: envelope.event_id,
+            webhook_id: envelope.webhook_id,
+            binding_id: binding,
+            process_definition_id,
+            webhook_message: &envelope.webhook_message,
+            raw_body: STANDARD.encode(&envelope.raw_body),
+        }
+    }
+}

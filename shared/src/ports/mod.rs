@@ -1,0 +1,224 @@
+//! The narrow interfaces the functions need. Each has two real implementations
+//! (`backend::local` on SQLite, `backend::aws` on DynamoDB/SQS/Secrets Manager/S3) and one
+//! contract test suite (`tests/it/contract.rs`) that both must pass.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Binding, BindingId, FailedTrigger, FailedTriggerId, Location, QueueRef, Webhook, WebhookId};
+use crate::error::StoreError;
+use crate::secret::SecretString;
+
+/// One page of a listing; `next` is an opaque cursor for the following page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Which page to read: at most `limit` items after `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Registrations: webhooks, their bindings and failed triggers.
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// Creates a webhook. `Conflict(AlreadyExists)` if the id exists, `Conflict(NameTaken)`
+    /// if the name is used in the same location.
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError>;
+    /// Webhooks, optionally only those in one location, in id (creation) order.
+    async fn list_webhooks(&self, location: Option<&Location>, page: PageRequest) -> Result<Page<Webhook>, StoreError>;
+    /// Replaces a webhook if its stored version is `webhook.version - 1`
+    /// (`Conflict(VersionMismatch)` otherwise, `NotFound` if it is gone).
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Deletes a webhook and its bindings. `NotFound` if it did not exist.
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<(), StoreError>;
+
+    async fn put_binding(&self, binding: &Binding) -> Result<(), StoreError>;
+    async fn list_bindings(&self, webhook: &WebhookId) -> Result<Vec<Binding>, StoreError>;
+    /// Removes a binding; `NotFound` if it did not exist.
+    async fn delete_binding(&self, webhook: &WebhookId, binding: &BindingId) -> Result<(), StoreError>;
+
+    async fn put_failed_trigger(&self, trigger: &FailedTrigger) -> Result<(), StoreError>;
+    async fn get_failed_trigger(&self, id: &FailedTriggerId) -> Result<Option<FailedTrigger>, StoreError>;
+    /// Failed triggers, newest first, optionally of one webhook.
+    async fn list_failed_triggers(
+        &self,
+        webhook: Option<&WebhookId>,
+        page: PageRequest,
+    ) -> Result<Page<FailedTrigger>, StoreError>;
+}
+
+/// Named secrets. Values never leave as anything but [`SecretString`].
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Creates or replaces the secret's current value.
+    async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), StoreError>;
+    async fn get_secret(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
+    /// Removes a secret; removing a missing one is not an error.
+    async fn delete_secret(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// A message to send. `group_id` and `dedup_id` are used by FIFO queues only.
+#[derive(Debug, Clone, Default)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
+    pub delay: Duration,
+}
+
+impl OutgoingMessage {
+    pub fn new(body: impl Into<String>) -> Self {
+        Self { body: body.into(), ..Default::default() }
+    }
+}
+
+/// Why one entry of a batch was not sent. `retryable` entries may be sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub code: String,
+    pub retryable: bool,
+}
+
+/// A received message; the receipt handle acknowledges or extends it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// How often it has been received, this time included.
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// How to create a queue (tests and the local runner; in AWS the template creates them).
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub name: String,
+    pub visibility_timeout: Duration,
+    /// After this many receives without acknowledgement a message moves to `dead_letter`.
+    pub max_receives: u32,
+    pub dead_letter: Option<QueueRef>,
+}
+
+/// The most entries one send call takes (SQS's `SendMessageBatch` limit).
+pub const MAX_BATCH: usize = 10;
+
+/// Durable queues with SQS semantics: at-least-once, visibility timeout, receive count,
+/// dead-letter after max receives, delays, FIFO group/dedup ids.
+#[async_trait]
+pub trait Queues: Send + Sync {
+    /// Creates the queue if missing and returns its reference.
+    async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueRef, StoreError>;
+    /// Sends up to [`MAX_BATCH`] messages; one result per entry, in order. `Err` only when
+    /// the call as a whole failed (nothing is known to be sent).
+    async fn send_batch(
+        &self,
+        queue: &QueueRef,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<Result<(), SendFailure>>, StoreError>;
+    /// Receives up to `max` (1 to 10) visible messages, hiding them for `visibility`;
+    /// waits up to `wait` for one to arrive.
+    async fn receive(
+        &self,
+        queue: &QueueRef,
+        max: u32,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError>;
+    /// Acknowledges (deletes) a received message.
+    async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), StoreError>;
+    /// Makes a received message visible again after `timeout` (zero: now).
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        timeout: Duration,
+    ) -> Result<(), StoreError>;
+}
+
+/// Payload blobs: events too large for a queue message, kept for replay.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put_blob(&self, key: &str, data: Bytes) -> Result<(), StoreError>;
+    async fn get_blob(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+    async fn delete_blob(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The outcome of claiming a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First claim in the window: the caller owns it.
+    New,
+    /// Claimed before (and not expired): the value stored by the first claim.
+    Existing(String),
+}
+
+/// Deduplication of delivery ids and idempotency keys for a time window.
+#[async_trait]
+pub trait Dedup: Send + Sync {
+    /// Claims `key` for `ttl`, storing `value`, unless an unexpired claim exists.
+    async fn claim(&self, key: &str, value: &str, ttl: Duration) -> Result<Claim, StoreError>;
+    /// Drops a claim (for example when the work it guarded failed).
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Time, injectable for tests of expiry.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The queues hookbridge itself owns (process-starter queues come from bindings).
+#[derive(Debug, Clone)]
+pub struct QueueRefs {
+    /// Accepted events, consumed by the fan-out.
+    pub events: QueueRef,
+}
+
+/// Every port, as shared handles: what handlers receive.
+#[derive(Clone)]
+pub struct Backend {
+    pub registry: Arc<dyn Registry>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub queues: Arc<dyn Queues>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub dedup: Arc<dyn Dedup>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Opaque page cursors: the last key of a page, base64url-encoded so callers do not build
+/// them by hand.
+pub mod cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::error::StoreError;
+
+    pub fn encode(key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(key)
+    }
+
+    /// A malformed cursor is the caller's error (`InvalidCursor`, answered with 400).
+    pub fn decode(cursor: &str) -> Result<String, StoreError> {
+        URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(StoreError::InvalidCursor)
+    }
+}
