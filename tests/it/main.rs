@@ -1,1 +1,5 @@
-fn main() {}
+//! One integration-test binary (faster to link than one per file).
+
+mod contract;
+mod e2e;
+mod fanout;

@@ -1,1 +1,145 @@
+//! Test harness: a local runner on a free port with its own data dir, an HTTP client, and
+//! backends for the contract suite (embedded SQLite in a temp dir; AWS against the moto
+//! server that `make test` starts and names in `HOOKBRIDGE_TEST_AWS_ENDPOINT`).
 
+use std::net::SocketAddr;
+use std::path::Path;
+
+use hookbridge::Backend;
+use hookbridge_local::{LocalConfig, Running, start};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// A running local runner and what a test needs to talk to it.
+pub struct TestApp {
+    pub running: Running,
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub dir: TempDir,
+}
+
+/// A configuration on port 0 with tests' settings.
+pub fn test_config(dir: &Path) -> LocalConfig {
+    let mut config = LocalConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.to_owned());
+    config.admin_token = Some("test-admin-token".into());
+    config
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(dir, |_| {}).await
+    }
+
+    /// Starts a runner on `dir` (kept, so a restart can reuse it), adjusting the config.
+    pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut LocalConfig)) -> Self {
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let running = start(config).await.expect("runner starts");
+        let base = format!("http://{}", running.addr);
+        Self {
+            token: running.admin_token.expose().to_owned(),
+            running,
+            base,
+            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            dir,
+        }
+    }
+
+    /// Stops the runner and hands back its data dir.
+    pub async fn stop(self) -> TempDir {
+        self.running.shutdown().await;
+        self.dir
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.running.backend
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// Sends an admin request and returns (status, JSON body).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.admin(method, path);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Creates a GENERIC webhook in a location and returns its id.
+    pub async fn create_webhook(&self, name: &str) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/webhooks",
+                Some(json!({"name": name, "provider": "GENERIC",
+                    "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Binds a webhook to a process-start queue and activates it; returns its ingress URL.
+    pub async fn bind_and_activate(&self, id: &str, process: &str, queue: &str) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/webhooks/{id}/bindings"),
+                Some(json!({"type": "START_PROCESS", "processDefinitionId": process, "queue": queue})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self.call(reqwest::Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+        assert_eq!(status, 200, "{body}");
+        self.url_of(id).await
+    }
+
+    pub async fn url_of(&self, id: &str) -> String {
+        let (status, body) = self.call(reqwest::Method::GET, &format!("/v1/webhooks/{id}/url"), None).await;
+        assert_eq!(status, 200, "{body}");
+        body["url"].as_str().expect("url").to_owned()
+    }
+
+    /// Receives (and deletes) up to `max` messages from a local queue, waiting up to `wait_s`
+    /// seconds for the first.
+    pub async fn receive(&self, queue: &str, max: u32, wait_s: u32) -> Vec<Value> {
+        let (status, body) = self
+            .call(reqwest::Method::POST, &format!("/local/queues/{queue}/receive?max={max}&wait={wait_s}"), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["messages"].as_array().expect("messages").clone()
+    }
+
+    /// Receives until `n` messages arrived (each call waits for new ones; no fixed sleeps).
+    pub async fn receive_n(&self, queue: &str, n: usize) -> Vec<Value> {
+        let mut got = Vec::new();
+        for _ in 0..20 {
+            if got.len() >= n {
+                break;
+            }
+            got.extend(self.receive(queue, 10, 5).await);
+        }
+        assert_eq!(got.len(), n, "expected {n} messages on {queue}");
+        got
+    }
+}
+
+/// A fresh embedded backend in its own temp dir.
+pub fn local_backend() -> (Backend, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (backend, _) = hookbridge::backend::local::open(dir.path()).expect("local store opens");
+    (backend, dir)
+}
+
+/// A short random suffix so parallel tests on one emulator do not collide.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}

@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn webhook_names() {
-        for ok in ["abc", "Orders (EU) [v2]_x.y-z", &"n".repeat(50)] {
+        for ok in ["abc", "Orders(EU)[v2]_x.y-z", &"n".repeat(50)] {
             assert!(WebhookName::parse(ok).is_ok(), "{ok:?}");
         }
         for bad in ["ab", &"n".repeat(51), "has space", "emoji😀x", "semi;colon", "slash/x"] {

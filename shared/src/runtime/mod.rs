@@ -61,7 +61,7 @@ pub async fn drive_queue<H, F>(
     queue: QueueRef,
     poll: PollConfig,
     handler: H,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) where
     H: Fn(SqsEvent) -> F,
     F: Future<Output = SqsBatchResponse>,
@@ -70,10 +70,10 @@ pub async fn drive_queue<H, F>(
         if *stop.borrow() {
             return;
         }
-        let received = tokio::select! {
-            r = queues.receive(&queue, poll.batch_size, poll.visibility, poll.wait) => r,
-            _ = stop.changed() => return,
-        };
+        // A receive is never cancelled (messages it took would stay hidden for their
+        // visibility timeout); it waits at most a second, so a stop is seen within one.
+        let wait = poll.wait.min(Duration::from_secs(1));
+        let received = queues.receive(&queue, poll.batch_size, poll.visibility, wait).await;
         let messages = match received {
             Ok(m) if m.is_empty() => continue,
             Ok(m) => m,

@@ -54,6 +54,10 @@ impl Registry for LocalRegistry {
         let (id, l, name, version) = (w.id.to_string(), w.location.clone(), w.name.as_str().to_owned(), w.version);
         self.db
             .write(move |c| {
+                let exists: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = ?1)", [&id], |r| r.get(0))?;
+                if exists {
+                    return Err(StoreError::Conflict(Conflict::AlreadyExists));
+                }
                 c.execute(
                     "INSERT INTO webhooks (id, org_id, workspace_id, app_id, name, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![id, l.org_id.as_str(), l.workspace_id.as_str(), l.app_id.as_str(), name, version as i64, doc],

@@ -1,0 +1,74 @@
+# hookbridge: the two commands are `make run` and `make test`; the rest builds, lints,
+# benchmarks and deploys.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+PYTHON      ?= python3
+ARCH        ?= arm64
+DIST        ?= dist
+FUNCTIONS   := ingress fanout dispatch management
+
+.PHONY: help run test test-rust lint fmt bench build package deploy tools tools-lambda clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: ## start every function in one process on the embedded store (127.0.0.1:3000)
+	cargo run --release -p hookbridge-local
+
+test: $(VENV)/.moto ## every test, the AWS backend against a local moto server
+	./infra/with-moto.sh $(MAKE) --no-print-directory test-rust
+
+test-rust:
+	@if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast; \
+	else \
+		cargo test --workspace --no-fail-fast; \
+	fi
+
+lint: $(VENV)/.lint ## formatting, clippy, and cfn-lint on the SAM template
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+
+fmt: ## format the code
+	cargo fmt --all
+
+bench: ## criterion benchmarks (figures go to BENCHMARKS.md)
+	cargo bench --workspace
+
+build: ## debug build of everything
+	cargo build --workspace
+
+package: tools-lambda ## arm64 Lambda zips of every function into dist/
+	rustup target add $(if $(filter arm64,$(ARCH)),aarch64-unknown-linux-gnu,x86_64-unknown-linux-gnu)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --$(ARCH) --output-format zip \
+		$(foreach f,$(FUNCTIONS),--package hookbridge-$(f)) --lambda-dir $(DIST)
+	@ls -l $(DIST)/*/bootstrap.zip
+
+deploy: ## sam build && sam deploy --guided
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build && SAM_CLI_TELEMETRY=0 sam deploy --guided
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.moto: $(VENV)/bin/python
+	$(PIP) install --quiet 'moto[server]>=5,<6'
+	@touch $@
+
+$(VENV)/.lint: $(VENV)/bin/python
+	$(PIP) install --quiet cfn-lint
+	@touch $@
+
+tools-lambda: $(VENV)/bin/python
+	@test -x $(VENV)/bin/cargo-lambda || $(PIP) install --quiet cargo-lambda ziglang
+
+tools: $(VENV)/.moto $(VENV)/.lint tools-lambda ## install every helper tool into .venv
+
+clean:
+	cargo clean
+	rm -rf $(DIST) .aws-sam

@@ -1,0 +1,283 @@
+//! The fan-out handler driven by a real SQS event fixture, with injected partial batch
+//! failures (a fault-injecting wrapper around a real queue backend, not a mock).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsEvent;
+use bytes::Bytes;
+use chrono::Utc;
+use hookbridge::Backend;
+use hookbridge::domain::*;
+use hookbridge::error::StoreError;
+use hookbridge::fanout::{Fanout, FanoutConfig};
+use hookbridge::messages::{EventMessage, EventMessageType, event_blob_key};
+use hookbridge::ports::{OutgoingMessage, PageRequest, QueueSpec, Queues, ReceivedMessage, SendFailure};
+use hookbridge::registration::{RegistrationCache, webhook_secret_name};
+use serde_json::Value;
+
+const FIXTURE: &str = include_str!("../fixtures/sqs-event-two-records.json");
+
+/// Fails sends to chosen queues: `failures[queue]` entries fail (retryable) before any pass.
+struct FlakyQueues {
+    inner: Arc<dyn Queues>,
+    failures: Mutex<HashMap<String, u32>>,
+    calls: Mutex<u32>,
+}
+
+#[async_trait]
+impl Queues for FlakyQueues {
+    async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueRef, StoreError> {
+        self.inner.create_queue(spec).await
+    }
+
+    async fn send_batch(
+        &self,
+        queue: &QueueRef,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<Result<(), SendFailure>>, StoreError> {
+        *self.calls.lock().unwrap() += 1;
+        let failing = {
+            let mut f = self.failures.lock().unwrap();
+            let left = f.entry(queue.name().to_owned()).or_default();
+            let n = (*left).min(messages.len() as u32);
+            *left -= n;
+            n as usize
+        };
+        // The first `failing` entries fail; the rest go through.
+        let mut results: Vec<Result<(), SendFailure>> =
+            (0..failing).map(|_| Err(SendFailure { code: "ServiceUnavailable".into(), retryable: true })).collect();
+        results.extend(self.inner.send_batch(queue, &messages[failing..]).await?);
+        Ok(results)
+    }
+
+    async fn receive(
+        &self,
+        q: &QueueRef,
+        max: u32,
+        v: Duration,
+        w: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError> {
+        self.inner.receive(q, max, v, w).await
+    }
+
+    async fn delete(&self, q: &QueueRef, r: &str) -> Result<(), StoreError> {
+        self.inner.delete(q, r).await
+    }
+
+    async fn change_visibility(&self, q: &QueueRef, r: &str, t: Duration) -> Result<(), StoreError> {
+        self.inner.change_visibility(q, r, t).await
+    }
+}
+
+struct Setup {
+    backend: Backend,
+    flaky: Arc<FlakyQueues>,
+    webhook: Webhook,
+    bindings: Vec<Binding>,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(queues: &[&str]) -> Setup {
+    let (mut backend, dir) = hookbridge_tests::local_backend();
+    let flaky = Arc::new(FlakyQueues {
+        inner: backend.queues.clone(),
+        failures: Mutex::new(HashMap::new()),
+        calls: Mutex::new(0),
+    });
+    backend.queues = flaky.clone();
+    let now = Utc::now();
+    let webhook = Webhook {
+        id: WebhookId::generate(),
+        name: WebhookName::parse("fan").unwrap(),
+        description: String::new(),
+        provider: Provider::Generic,
+        state: WebhookState::Active,
+        location: serde_json::from_str(r#"{"orgId":"o","workspaceId":"w","appId":"a"}"#).unwrap(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    backend.registry.create_webhook(&webhook).await.unwrap();
+    let secrets = WebhookSecrets { api_key: ApiKey::generate() };
+    backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await.unwrap();
+    let mut bindings = Vec::new();
+    for q in queues {
+        let b = Binding {
+            id: BindingId::generate(),
+            webhook_id: webhook.id,
+            kind: BindingKind::StartProcess {
+                process_definition_id: ProcessDefinitionId::parse(&format!("proc-{q}")).unwrap(),
+                queue: QueueRef::parse(q).unwrap(),
+            },
+            created_at: now,
+        };
+        backend.registry.put_binding(&b).await.unwrap();
+        bindings.push(b);
+    }
+    Setup { backend, flaky, webhook, bindings, _dir: dir }
+}
+
+fn envelope(webhook: &WebhookId, body: &'static [u8]) -> EventEnvelope {
+    EventEnvelope {
+        event_id: EventId::generate(),
+        webhook_id: *webhook,
+        provider: Provider::Generic,
+        webhook_message: WebhookMessage {
+            date_time: Utc::now(),
+            payload: payload_from_body(None, body).unwrap(),
+            headers: Headers::from([("x-a".to_owned(), vec!["1".to_owned()])]),
+        },
+        raw_body: Bytes::from_static(body),
+    }
+}
+
+/// The fixture with its first record's body replaced and its receive count set.
+fn event_with(body: String, receive_count: u32) -> SqsEvent {
+    let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
+    v["Records"][0]["body"] = Value::String(body);
+    v["Records"][0]["attributes"]["ApproximateReceiveCount"] = Value::String(receive_count.to_string());
+    serde_json::from_value(v).unwrap()
+}
+
+fn inline(env: &EventEnvelope) -> String {
+    serde_json::to_string(&EventMessage {
+        kind: EventMessageType::WebhookEvent,
+        event_id: env.event_id,
+        webhook_id: env.webhook_id,
+        event: Some(env.clone()),
+        blob_key: None,
+    })
+    .unwrap()
+}
+
+fn fanout(s: &Setup, attempts: u32) -> Fanout {
+    Fanout::new(
+        s.backend.clone(),
+        Arc::new(RegistrationCache::new(Duration::from_secs(30))),
+        FanoutConfig { max_receives: 3, send_attempts: attempts },
+    )
+}
+
+async fn drain(b: &Backend, queue: &str) -> Vec<Value> {
+    let q = QueueRef::parse(queue).unwrap();
+    let got = b.queues.receive(&q, 10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
+    for m in &got {
+        b.queues.delete(&q, &m.receipt_handle).await.unwrap();
+    }
+    got.iter().map(|m| serde_json::from_str(&m.body).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn every_binding_gets_a_message_and_poison_records_fail_alone() {
+    let s = setup(&["starts-a", "starts-b.fifo"]).await;
+    let env = envelope(&s.webhook.id, b"{\"k\":\"v\"}");
+    let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
+    let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, vec!["2e1424d4-f796-459a-8184-9c92662be6da"], "only the malformed record fails");
+
+    let a = drain(&s.backend, "starts-a").await;
+    let b = drain(&s.backend, "starts-b.fifo").await;
+    assert_eq!((a.len(), b.len()), (1, 1));
+    for (msg, binding) in [(&a[0], &s.bindings[0]), (&b[0], &s.bindings[1])] {
+        assert_eq!(msg["type"], "START_PROCESS");
+        assert_eq!(msg["eventId"], env.event_id.to_string());
+        assert_eq!(msg["bindingId"], binding.id.to_string());
+        assert_eq!(msg["deliveryId"], DeliveryId::derive(&env.event_id, binding.id.as_uuid()).to_string());
+        assert_eq!(msg["webhookMessage"]["payload"], serde_json::json!({"k": "v"}));
+        assert_eq!(msg["webhookMessage"]["headers"]["x-a"], serde_json::json!(["1"]));
+    }
+    assert_ne!(a[0]["deliveryId"], b[0]["deliveryId"]);
+    assert_eq!(a[0]["processDefinitionId"], "proc-starts-a");
+
+    // The same event again (an SQS redelivery) carries the same delivery ids.
+    fanout(&s, 3).handle(event_with(inline(&env), 2)).await;
+    let again = drain(&s.backend, "starts-a").await;
+    assert_eq!(again[0]["deliveryId"], a[0]["deliveryId"]);
+}
+
+#[tokio::test]
+async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing() {
+    let s = setup(&["flaky-a", "steady-b"]).await;
+    let env = envelope(&s.webhook.id, b"hello");
+
+    // Two failures then success: retried within the invocation, nothing reported.
+    s.flaky.failures.lock().unwrap().insert("flaky-a".into(), 2);
+    let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1, "only the fixture's poison record");
+    assert_eq!(drain(&s.backend, "flaky-a").await.len(), 1);
+    assert_eq!(drain(&s.backend, "steady-b").await.len(), 1, "the steady queue got exactly one");
+
+    // Always failing: the record is handed back to SQS; the other queue still got its
+    // message; no failed trigger before the last receive.
+    s.flaky.failures.lock().unwrap().insert("flaky-a".into(), 1000);
+    let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
+    let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert!(failed.contains(&"059f36b4-87a3-44ab-83d2-661975830a7d"));
+    assert_eq!(drain(&s.backend, "steady-b").await.len(), 1);
+    assert!(drain(&s.backend, "flaky-a").await.is_empty());
+    let none =
+        s.backend.registry.list_failed_triggers(Some(&s.webhook.id), PageRequest { cursor: None, limit: 10 }).await;
+    assert!(none.unwrap().items.is_empty());
+
+    // On the last receive the failure is recorded with its cause and a readable event ref.
+    let resp = fanout(&s, 3).handle(event_with(inline(&env), 3)).await;
+    assert_eq!(resp.batch_item_failures.len(), 2);
+    let page =
+        s.backend.registry.list_failed_triggers(Some(&s.webhook.id), PageRequest { cursor: None, limit: 10 }).await;
+    let items = page.unwrap().items;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].event_id, env.event_id);
+    assert!(items[0].cause.contains("flaky-a"), "{}", items[0].cause);
+    let stored = s.backend.blobs.get_blob(&items[0].event_ref).await.unwrap().unwrap();
+    let back: EventEnvelope = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(back.raw_body, env.raw_body);
+}
+
+#[tokio::test]
+async fn claim_checked_events_are_read_from_the_blob_store() {
+    let s = setup(&["big-starts"]).await;
+    let env = envelope(&s.webhook.id, b"{\"big\":true}");
+    let key = event_blob_key(&env.event_id);
+    s.backend.blobs.put_blob(&key, serde_json::to_vec(&env).unwrap().into()).await.unwrap();
+    let msg = EventMessage {
+        kind: EventMessageType::WebhookEvent,
+        event_id: env.event_id,
+        webhook_id: env.webhook_id,
+        event: None,
+        blob_key: Some(key),
+    };
+    let resp = fanout(&s, 3).handle(event_with(serde_json::to_string(&msg).unwrap(), 1)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    let got = drain(&s.backend, "big-starts").await;
+    assert_eq!(got[0]["webhookMessage"]["payload"], serde_json::json!({"big": true}));
+
+    // A reference to a missing blob fails the record (it is retried, not dropped).
+    let mut missing = msg.clone();
+    missing.blob_key = Some("events/missing.json".into());
+    let resp = fanout(&s, 3).handle(event_with(serde_json::to_string(&missing).unwrap(), 1)).await;
+    assert_eq!(resp.batch_item_failures.len(), 2);
+}
+
+#[tokio::test]
+async fn sends_are_batched_ten_per_call_per_queue() {
+    let s = setup(&["batched"]).await;
+    // 10 records in one SQS batch to one queue: one send call.
+    let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
+    let template = v["Records"][0].clone();
+    let records: Vec<Value> = (0..10)
+        .map(|i| {
+            let mut r = template.clone();
+            r["messageId"] = Value::String(format!("m{i}"));
+            r["body"] = Value::String(inline(&envelope(&s.webhook.id, b"{}")));
+            r
+        })
+        .collect();
+    v["Records"] = Value::Array(records);
+    let resp = fanout(&s, 3).handle(serde_json::from_value(v).unwrap()).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(*s.flaky.calls.lock().unwrap(), 1);
+    assert_eq!(drain(&s.backend, "batched").await.len(), 10);
+}
