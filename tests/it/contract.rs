@@ -337,7 +337,7 @@ macro_rules! contract_suite {
         $(
             #[tokio::test]
             async fn $name() {
-                let (backend, _guard) = $make;
+                let (backend, _guard) = $make.await;
                 crate::contract::$name(&backend).await;
             }
         )*
@@ -345,5 +345,9 @@ macro_rules! contract_suite {
 }
 
 mod local {
-    contract_suite!(hookbridge_tests::local_backend());
+    contract_suite!(async { hookbridge_tests::local_backend() });
+}
+
+mod aws {
+    contract_suite!(hookbridge_tests::aws_backend());
 }

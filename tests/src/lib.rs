@@ -143,3 +143,26 @@ pub fn local_backend() -> (Backend, TempDir) {
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
+
+/// The emulator `make test` starts (see `infra/with-moto.sh`).
+pub fn aws_endpoint() -> String {
+    std::env::var("HOOKBRIDGE_TEST_AWS_ENDPOINT")
+        .expect("HOOKBRIDGE_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts moto")
+}
+
+/// A fresh AWS backend on the emulator: its own table, bucket and secret prefix, so tests
+/// run in parallel without seeing each other.
+pub async fn aws_backend() -> (Backend, hookbridge::backend::aws::AwsConfig) {
+    use hookbridge::backend::aws::{AwsConfig, Clients, backend, provision};
+    let endpoint = aws_endpoint();
+    let clients = Clients::new(Some(&endpoint)).await;
+    let config = AwsConfig {
+        table: unique("hookbridge"),
+        bucket: unique("hookbridge-payloads"),
+        secret_prefix: format!("{}/", unique("test")),
+        endpoint_url: Some(endpoint),
+    };
+    provision::create_table(&clients, &config.table).await.expect("table created");
+    provision::create_bucket(&clients, &config.bucket).await.expect("bucket created");
+    (backend(&clients, &config), config)
+}

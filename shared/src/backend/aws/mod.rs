@@ -1,1 +1,142 @@
-//! The AWS backend (filled in by the AWS issue).
+//! The AWS backend: DynamoDB (registry, dedup), Secrets Manager (secrets), SQS (queues)
+//! and S3 (payload blobs), with the official SDK crates. Errors are classified by their
+//! service error type or code, never by message text.
+//!
+//! Table design (one table, see `docs/aws.md`):
+//!
+//! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
+//! |---|---|---|---|---|
+//! | webhook | `WEBHOOK#{id}` | `WEBHOOK` | `LOC#{org}#{ws}#{app}` / `{id}` | `WEBHOOK` / `{id}` |
+//! | name claim | `NAME#{org}#{ws}#{app}#{name}` | `NAME` | | |
+//! | binding | `WEBHOOK#{id}` | `BINDING#{bindingId}` | | |
+//! | failed trigger | `FAILED#{id}` | `FAILED` | `FAILEDBY#{webhookId}` / `{id}` | `FAILED` / `{id}` |
+//! | dedup claim | `DEDUP#{key}` | `DEDUP` | | |
+//!
+//! `ttl` (epoch seconds) is the table's TTL attribute.
+
+mod blobs;
+mod dynamo;
+pub mod provision;
+mod queues;
+mod secrets;
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+pub use blobs::S3Blobs;
+pub use dynamo::{DynamoDedup, DynamoRegistry};
+pub use queues::SqsQueues;
+pub use secrets::SecretsManagerStore;
+
+use crate::config::{ConfigError, optional, required};
+use crate::error::StoreError;
+use crate::ports::{Backend, SystemClock};
+
+/// Where the AWS resources are, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    /// `HOOKBRIDGE_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `HOOKBRIDGE_PAYLOAD_BUCKET`: the S3 bucket for payloads over the queue message limit.
+    pub bucket: String,
+    /// `HOOKBRIDGE_SECRET_PREFIX`: prepended to every secret name (default empty), so a
+    /// stack's secrets and its IAM policy share one prefix.
+    pub secret_prefix: String,
+    /// `AWS_ENDPOINT_URL`: an emulator's URL (tests); unset in AWS.
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("HOOKBRIDGE_TABLE")?,
+            bucket: required("HOOKBRIDGE_PAYLOAD_BUCKET")?,
+            secret_prefix: optional("HOOKBRIDGE_SECRET_PREFIX").unwrap_or_default(),
+            endpoint_url: optional("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+/// The SDK clients, built once per process.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Clients {
+    pub async fn new(endpoint_url: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let shared = loader.load().await;
+        // Emulators serve buckets by path, not by virtual host.
+        let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint_url.is_some()).build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+            sqs: aws_sdk_sqs::Client::new(&shared),
+            secrets: aws_sdk_secretsmanager::Client::new(&shared),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+        }
+    }
+}
+
+/// Every port on AWS.
+pub fn backend(clients: &Clients, config: &AwsConfig) -> Backend {
+    Backend {
+        registry: Arc::new(DynamoRegistry::new(clients.dynamodb.clone(), config.table.clone())),
+        secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone(), config.secret_prefix.clone())),
+        queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), config.bucket.clone())),
+        dedup: Arc::new(DynamoDedup::new(clients.dynamodb.clone(), config.table.clone())),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// Opens TLS connections and resolves endpoints during init, so the first request does
+/// not pay for them. Failures are logged, not fatal: the function can still serve.
+pub async fn warm(clients: &Clients, config: &AwsConfig) {
+    let table = clients.dynamodb.describe_table().table_name(&config.table).send();
+    let bucket = clients.s3.head_bucket().bucket(&config.bucket).send();
+    let secrets = clients.secrets.list_secrets().max_results(1).send();
+    let sqs = clients.sqs.list_queues().max_results(1).send();
+    let (t, b, s, q) = tokio::join!(table, bucket, secrets, sqs);
+    for (what, failed) in [
+        ("dynamodb", t.err().map(|e| DisplayErrorContext(e).to_string())),
+        ("s3", b.err().map(|e| DisplayErrorContext(e).to_string())),
+        ("secretsmanager", s.err().map(|e| DisplayErrorContext(e).to_string())),
+        ("sqs", q.err().map(|e| DisplayErrorContext(e).to_string())),
+    ] {
+        if let Some(e) = failed {
+            tracing::warn!(service = what, error = %e, "warm-up call failed");
+        }
+    }
+}
+
+/// Error codes that mean "slow down", across the services we call.
+const THROTTLING: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "SlowDown",
+    "RequestThrottled",
+];
+
+/// Maps any SDK error to a [`StoreError`] by its code: throttling, or a backend failure
+/// carrying the SDK's full context (logged at the edge, never shown to callers).
+pub(crate) fn sdk_error<E>(e: E) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if e.code().is_some_and(|c| THROTTLING.contains(&c)) {
+        return StoreError::Throttled;
+    }
+    StoreError::msg(DisplayErrorContext(e).to_string())
+}
