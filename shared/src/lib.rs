@@ -12,6 +12,8 @@ pub mod domain;
 pub mod error;
 pub mod fanout;
 pub mod ingress;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod management;
 pub mod messages;
 pub mod ports;

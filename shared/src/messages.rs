@@ -52,9 +52,15 @@ pub struct ProcessMessage<'a> {
     pub webhook_id: WebhookId,
     pub binding_id: BindingId,
     pub process_definition_id: &'a str,
-    pub webhook_message: &'a WebhookMessage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_message: Option<&'a WebhookMessage>,
     /// The request body byte-exact, base64 (standard alphabet, padded).
-    pub raw_body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<String>,
+    /// Set instead of `webhookMessage` and `rawBody` when the message would exceed the
+    /// queue's size limit: where the whole message is stored (`s3://bucket/key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_ref: Option<String>,
 }
 
 impl<'a> ProcessMessage<'a> {
@@ -66,8 +72,19 @@ impl<'a> ProcessMessage<'a> {
             webhook_id: envelope.webhook_id,
             binding_id: binding,
             process_definition_id,
-            webhook_message: &envelope.webhook_message,
-            raw_body: STANDARD.encode(&envelope.raw_body),
+            webhook_message: Some(&envelope.webhook_message),
+            raw_body: Some(STANDARD.encode(&envelope.raw_body)),
+            payload_ref: None,
         }
     }
+
+    /// The same message pointing at its stored full form.
+    pub fn by_reference(&self, uri: String) -> Self {
+        Self { webhook_message: None, raw_body: None, payload_ref: Some(uri), ..*self }
+    }
+}
+
+/// Where a process message too large for its queue is stored.
+pub fn process_blob_key(delivery: &DeliveryId) -> String {
+    format!("process/{delivery}.json")
 }

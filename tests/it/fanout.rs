@@ -157,7 +157,7 @@ fn fanout(s: &Setup, attempts: u32) -> Fanout {
     Fanout::new(
         s.backend.clone(),
         Arc::new(RegistrationCache::new(Duration::from_secs(30))),
-        FanoutConfig { max_receives: 3, send_attempts: attempts },
+        FanoutConfig { max_receives: 3, send_attempts: attempts, ..FanoutConfig::default() },
     )
 }
 

@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to link than one per file).
 
+mod aws_pipeline;
 mod contract;
 mod e2e;
 mod fanout;

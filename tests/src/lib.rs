@@ -150,10 +150,11 @@ pub fn aws_endpoint() -> String {
         .expect("HOOKBRIDGE_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts moto")
 }
 
-/// A fresh AWS backend on the emulator: its own table, bucket and secret prefix, so tests
-/// run in parallel without seeing each other.
-pub async fn aws_backend() -> (Backend, hookbridge::backend::aws::AwsConfig) {
-    use hookbridge::backend::aws::{AwsConfig, Clients, backend, provision};
+/// A fresh AWS app on the emulator: its own table, bucket and secret prefix, so tests run
+/// in parallel without seeing each other.
+pub async fn aws_app() -> hookbridge::lambda::AwsApp {
+    use hookbridge::backend::aws::{AwsConfig, Clients, provision};
+    use hookbridge::config::CommonConfig;
     let endpoint = aws_endpoint();
     let clients = Clients::new(Some(&endpoint)).await;
     let config = AwsConfig {
@@ -164,5 +165,12 @@ pub async fn aws_backend() -> (Backend, hookbridge::backend::aws::AwsConfig) {
     };
     provision::create_table(&clients, &config.table).await.expect("table created");
     provision::create_bucket(&clients, &config.bucket).await.expect("bucket created");
-    (backend(&clients, &config), config)
+    let common = CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: std::time::Duration::from_secs(30) };
+    hookbridge::lambda::AwsApp::new(clients, config, common)
+}
+
+/// Every port on a fresh AWS app (for the contract suite).
+pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
+    let app = aws_app().await;
+    (app.backend.clone(), app)
 }

@@ -1,1 +1,21 @@
-fn main() {}
+//! Lambda: SQS events queue -> process-starter queues, reporting partial batch failures.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookbridge::lambda::{AwsApp, fanout_config_from_env};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    hookbridge::config::init_tracing(true);
+    let config = fanout_config_from_env()?;
+    let app = AwsApp::from_env().await?;
+    app.warm().await;
+    let fanout = Arc::new(app.fanout(config));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let fanout = fanout.clone();
+        async move { Ok::<SqsBatchResponse, Error>(fanout.handle(event.payload).await) }
+    }))
+    .await
+}

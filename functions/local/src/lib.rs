@@ -186,7 +186,8 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     let fanout = Arc::new(Fanout::new(
         backend.clone(),
         cache,
-        FanoutConfig { max_receives: config.max_receives, ..FanoutConfig::default() },
+        // Local queues have no message size limit: process messages always travel inline.
+        FanoutConfig { max_receives: config.max_receives, max_message_bytes: usize::MAX, ..FanoutConfig::default() },
     ));
     let poll = PollConfig { visibility: config.visibility, ..PollConfig::default() };
     for _ in 0..config.fanout_workers.max(1) {

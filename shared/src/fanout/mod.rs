@@ -12,7 +12,7 @@ use futures::future::join_all;
 
 use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, QueueRef};
 use crate::error::StoreError;
-use crate::messages::{EventMessage, ProcessMessage, event_blob_key};
+use crate::messages::{EventMessage, ProcessMessage, event_blob_key, process_blob_key};
 use crate::ports::{Backend, MAX_BATCH, OutgoingMessage};
 use crate::registration::RegistrationCache;
 
@@ -23,11 +23,14 @@ pub struct FanoutConfig {
     pub max_receives: u32,
     /// Tries per entry within one invocation before the record is handed back to the queue.
     pub send_attempts: u32,
+    /// Largest process message sent inline; a larger one is stored in the blob store and
+    /// the message carries `payloadRef` (SQS: 256 KiB; the local runner has no limit).
+    pub max_message_bytes: usize,
 }
 
 impl Default for FanoutConfig {
     fn default() -> Self {
-        Self { max_receives: 5, send_attempts: 3 }
+        Self { max_receives: 5, send_attempts: 3, max_message_bytes: 256 * 1024 }
     }
 }
 
@@ -128,7 +131,13 @@ impl Fanout {
             match &b.kind {
                 BindingKind::StartProcess { process_definition_id, queue } => {
                     let pm = ProcessMessage::start(envelope, b.id, process_definition_id.as_str());
-                    let body = serde_json::to_string(&pm).map_err(StoreError::backend)?;
+                    let mut body = serde_json::to_string(&pm).map_err(StoreError::backend)?;
+                    if body.len() > self.config.max_message_bytes {
+                        let key = process_blob_key(&pm.delivery_id);
+                        self.backend.blobs.put_blob(&key, body.into()).await?;
+                        body = serde_json::to_string(&pm.by_reference(self.backend.blobs.uri(&key)))
+                            .map_err(StoreError::backend)?;
+                    }
                     let mut message = OutgoingMessage::new(body);
                     if queue.is_fifo() {
                         // One group per webhook keeps its events in order; the delivery id

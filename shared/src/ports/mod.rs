@@ -152,6 +152,8 @@ pub trait BlobStore: Send + Sync {
     async fn put_blob(&self, key: &str, data: Bytes) -> Result<(), StoreError>;
     async fn get_blob(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
     async fn delete_blob(&self, key: &str) -> Result<(), StoreError>;
+    /// How a consumer outside hookbridge finds a blob (`s3://bucket/key`, `local:key`).
+    fn uri(&self, key: &str) -> String;
 }
 
 /// The outcome of claiming a key.

@@ -51,4 +51,8 @@ impl BlobStore for S3Blobs {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(sdk_error)?;
         Ok(())
     }
+
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
 }

@@ -106,6 +106,10 @@ impl BlobStore for LocalBlobs {
             })
             .await
     }
+
+    fn uri(&self, key: &str) -> String {
+        format!("local:{key}")
+    }
 }
 
 pub struct LocalDedup {

@@ -1,0 +1,98 @@
+//! Building each Lambda function's handler from its environment, once per cold start. The
+//! `functions/*` binaries call these and hand the result to the Lambda runtime.
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::backend::aws::{self, AwsConfig, Clients};
+use crate::config::{CommonConfig, ConfigError, number, optional, required};
+use crate::domain::QueueRef;
+use crate::fanout::{Fanout, FanoutConfig};
+use crate::ingress::{self, IngressConfig, IngressState};
+use crate::management::{self, ManagementConfig, ManagementState};
+use crate::ports::{Backend, QueueRefs};
+use crate::registration::RegistrationCache;
+
+/// What every function shares: clients, backend, cache and common settings.
+pub struct AwsApp {
+    pub clients: Clients,
+    pub aws: AwsConfig,
+    pub backend: Backend,
+    pub cache: Arc<RegistrationCache>,
+    pub common: CommonConfig,
+}
+
+impl AwsApp {
+    /// Reads the configuration and builds the clients; fails naming a missing variable.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let aws = AwsConfig::from_env()?;
+        let common = CommonConfig::from_env()?;
+        Ok(Self::new(Clients::new(aws.endpoint_url.as_deref()).await, aws, common))
+    }
+
+    pub fn new(clients: Clients, aws: AwsConfig, common: CommonConfig) -> Self {
+        let backend = aws::backend(&clients, &aws);
+        let cache = Arc::new(RegistrationCache::new(common.cache_ttl));
+        Self { clients, aws, backend, cache, common }
+    }
+
+    /// Opens connections to every service now rather than on the first request.
+    pub async fn warm(&self) {
+        aws::warm(&self.clients, &self.aws).await;
+    }
+
+    /// The ingress router; `events_queue` is the events queue URL.
+    pub fn ingress(&self, events_queue: QueueRef) -> Router {
+        ingress::router(Arc::new(IngressState {
+            backend: self.backend.clone(),
+            cache: self.cache.clone(),
+            queues: QueueRefs { events: events_queue },
+            config: IngressConfig { max_body_bytes: self.common.max_body_bytes, ..IngressConfig::default() },
+        }))
+    }
+
+    pub fn management(&self, config: ManagementConfig) -> Router {
+        management::router(Arc::new(ManagementState {
+            backend: self.backend.clone(),
+            cache: self.cache.clone(),
+            config,
+        }))
+    }
+
+    pub fn fanout(&self, config: FanoutConfig) -> Fanout {
+        Fanout::new(self.backend.clone(), self.cache.clone(), config)
+    }
+}
+
+/// `HOOKBRIDGE_EVENTS_QUEUE_URL`: where the ingress queues accepted events.
+pub fn events_queue_from_env() -> Result<QueueRef, ConfigError> {
+    let url = required("HOOKBRIDGE_EVENTS_QUEUE_URL")?;
+    QueueRef::parse(&url).map_err(|e| ConfigError { var: "HOOKBRIDGE_EVENTS_QUEUE_URL", reason: e.to_string() })
+}
+
+/// `HOOKBRIDGE_MAX_RECEIVES` (the events queue's redrive `maxReceiveCount`, default 5).
+pub fn fanout_config_from_env() -> Result<FanoutConfig, ConfigError> {
+    Ok(FanoutConfig {
+        max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
+        max_message_bytes: number("HOOKBRIDGE_MAX_MESSAGE_BYTES", 256 * 1024)?,
+        ..FanoutConfig::default()
+    })
+}
+
+/// `HOOKBRIDGE_PUBLIC_URL` (the ingress base URL) and, optionally,
+/// `HOOKBRIDGE_ADMIN_TOKEN_SECRET`: a secret holding a bearer token required on top of IAM.
+pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig, ConfigError> {
+    let public_base_url = required("HOOKBRIDGE_PUBLIC_URL")?.trim_end_matches('/').to_owned();
+    let admin_token = match optional("HOOKBRIDGE_ADMIN_TOKEN_SECRET") {
+        None => None,
+        Some(name) => {
+            let value = app.backend.secrets.get_secret(&name).await.map_err(|e| ConfigError {
+                var: "HOOKBRIDGE_ADMIN_TOKEN_SECRET",
+                reason: format!("cannot read the secret: {e}"),
+            })?;
+            Some(value.ok_or(ConfigError { var: "HOOKBRIDGE_ADMIN_TOKEN_SECRET", reason: "no such secret".into() })?)
+        }
+    };
+    Ok(ManagementConfig { public_base_url, admin_token })
+}

@@ -1,0 +1,186 @@
+//! The Lambda handlers on the AWS backend against the emulator, driven by real API Gateway
+//! v2 and SQS event JSON: management creates and binds a webhook, the ingress accepts
+//! events (one of 1 MiB), the fan-out moves them to the process queue, and the 1 MiB body
+//! arrives byte-exact through the S3 claim checks.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hookbridge::domain::QueueRef;
+use hookbridge::fanout::FanoutConfig;
+use hookbridge::management::ManagementConfig;
+use hookbridge::ports::{QueueSpec, ReceivedMessage};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const APIGW: &str = include_str!("../fixtures/apigw-v2-request.json");
+const APIGW_IAM: &str = include_str!("../fixtures/apigw-v2-request-iam.json");
+const SQS: &str = include_str!("../fixtures/sqs-event-two-records.json");
+
+/// An API Gateway v2 event from a fixture, with this request's method, path, query,
+/// headers and body (base64 when binary).
+fn apigw_event(template: &str, method: &str, path: &str, query: &str, body: Option<&[u8]>, ct: &str) -> String {
+    let mut v: Value = serde_json::from_str(template).unwrap();
+    v["rawPath"] = json!(path);
+    v["rawQueryString"] = json!(query);
+    v["requestContext"]["http"]["method"] = json!(method);
+    v["requestContext"]["http"]["path"] = json!(path);
+    v.as_object_mut().unwrap().remove("queryStringParameters");
+    v.as_object_mut().unwrap().remove("pathParameters");
+    let headers = v["headers"].as_object_mut().unwrap();
+    headers.insert("content-type".into(), json!(ct));
+    match body {
+        Some(b) => {
+            headers.insert("content-length".into(), json!(b.len().to_string()));
+            v["body"] = json!(STANDARD.encode(b));
+            v["isBase64Encoded"] = json!(true);
+        }
+        None => {
+            headers.insert("content-length".into(), json!("0"));
+            v.as_object_mut().unwrap().remove("body");
+            v["isBase64Encoded"] = json!(false);
+        }
+    }
+    v.to_string()
+}
+
+/// Sends an API Gateway event through a router exactly as `lambda_http::run` does.
+async fn invoke(router: &axum::Router, event: String) -> (u16, Value) {
+    let req = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn admin(router: &axum::Router, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let bytes = body.map(|b| b.to_string().into_bytes());
+    invoke(router, apigw_event(APIGW_IAM, method, path, "", bytes.as_deref(), "application/json")).await
+}
+
+/// An SQS event as Lambda would deliver these received messages (from the fixture).
+fn sqs_event(messages: &[ReceivedMessage]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let v: Value = serde_json::from_str(SQS).unwrap();
+    let template = v["Records"][0].clone();
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut r = template.clone();
+            r["messageId"] = json!(m.message_id);
+            r["receiptHandle"] = json!(m.receipt_handle);
+            r["body"] = json!(m.body);
+            r["attributes"]["ApproximateReceiveCount"] = json!(m.receive_count.to_string());
+            r
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+async fn receive_n(app: &hookbridge::lambda::AwsApp, q: &QueueRef, n: usize) -> Vec<ReceivedMessage> {
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        if got.len() >= n {
+            break;
+        }
+        got.extend(app.backend.queues.receive(q, 10, Duration::from_secs(60), Duration::from_secs(1)).await.unwrap());
+    }
+    assert_eq!(got.len(), n);
+    got
+}
+
+#[tokio::test]
+async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
+    let app = hookbridge_tests::aws_app().await;
+    let queues = &app.backend.queues;
+    let spec = |name: String, dlq| QueueSpec {
+        name,
+        visibility_timeout: Duration::from_secs(60),
+        max_receives: 5,
+        dead_letter: dlq,
+    };
+    let dlq = queues.create_queue(&spec(hookbridge_tests::unique("events-dlq"), None)).await.unwrap();
+    let events = queues.create_queue(&spec(hookbridge_tests::unique("events"), Some(dlq))).await.unwrap();
+    let starts = queues.create_queue(&spec(hookbridge_tests::unique("starts"), None)).await.unwrap();
+    assert!(events.is_url(), "SQS hands out URLs: {events}");
+
+    let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    let management = app.management(ManagementConfig { public_base_url: base.into(), admin_token: None });
+    let (status, created) = admin(
+        &management,
+        "POST",
+        "/v1/webhooks",
+        Some(json!({"name": "aws-orders", "provider": "GENERIC",
+            "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = admin(
+        &management,
+        "POST",
+        &format!("/v1/webhooks/{id}/bindings"),
+        Some(json!({"type": "START_PROCESS", "processDefinitionId": "order-flow", "queue": starts.as_str()})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = admin(&management, "POST", &format!("/v1/webhooks/{id}/activate"), None).await;
+    assert_eq!(status, 200);
+    let (status, url) = admin(&management, "GET", &format!("/v1/webhooks/{id}/url"), None).await;
+    assert_eq!(status, 200);
+    let url = url["url"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix(base).unwrap().split('?').next().unwrap().to_owned();
+    let query = url.split('?').nth(1).unwrap().to_owned();
+
+    let ingress = app.ingress(events.clone());
+    // A wrong key is refused, and nothing is queued for it.
+    let (status, body) =
+        invoke(&ingress, apigw_event(APIGW, "POST", &path, "apiKey=nope", Some(b"{}"), "application/json")).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("API_KEY_INVALID")));
+
+    let small = br#"{"order":{"id":7}}"#;
+    let big: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+    let (status, first) =
+        invoke(&ingress, apigw_event(APIGW, "POST", &path, &query, Some(small), "application/json")).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, second) = invoke(&ingress, apigw_event(APIGW, "POST", &path, &query, Some(&big), "text/plain")).await;
+    assert_eq!(status, 200, "{second}");
+    let (status, _) =
+        invoke(&ingress, apigw_event(APIGW, "POST", &path, &query, Some(&[b'x'; 1024 * 1024 + 1]), "text/plain")).await;
+    assert_eq!(status, 413);
+
+    // The events queue holds both; the large one by claim check.
+    let received = receive_n(&app, &events, 2).await;
+    assert!(received.iter().any(|m| m.body.contains("\"blobKey\"")), "the 1 MiB event travels by reference");
+    assert!(received.iter().all(|m| m.body.len() < 256 * 1024));
+
+    let fanout = app.fanout(FanoutConfig::default());
+    let response = fanout.handle(sqs_event(&received)).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    for m in &received {
+        queues.delete(&events, &m.receipt_handle).await.unwrap();
+    }
+
+    let started = receive_n(&app, &starts, 2).await;
+    let mut by_event = std::collections::HashMap::new();
+    for m in &started {
+        let v: Value = serde_json::from_str(&m.body).unwrap();
+        by_event.insert(v["eventId"].as_str().unwrap().to_owned(), v);
+    }
+    let inline = &by_event[first["eventId"].as_str().unwrap()];
+    assert_eq!(inline["type"], "START_PROCESS");
+    assert_eq!(inline["webhookMessage"]["payload"], json!({"order": {"id": 7}}));
+    assert_eq!(STANDARD.decode(inline["rawBody"].as_str().unwrap()).unwrap(), small);
+    assert_eq!(inline["webhookMessage"]["headers"]["x-forwarded-for"], json!(["1.2.3.4"]));
+
+    let by_ref = &by_event[second["eventId"].as_str().unwrap()];
+    let uri = by_ref["payloadRef"].as_str().expect("a reference for the large message");
+    let prefix = format!("s3://{}/", app.aws.bucket);
+    let key = uri.strip_prefix(&prefix).expect("an s3 URI in the payload bucket");
+    let stored = app.backend.blobs.get_blob(key).await.unwrap().expect("the stored message");
+    let full: Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(full["deliveryId"], by_ref["deliveryId"]);
+    assert_eq!(STANDARD.decode(full["rawBody"].as_str().unwrap()).unwrap(), big);
+    assert_eq!(full["webhookMessage"]["payload"].as_str().unwrap().as_bytes(), &big[..]);
+}
