@@ -7,11 +7,12 @@ use axum::Router;
 
 use crate::backend::aws::{self, AwsConfig, Clients};
 use crate::config::{CommonConfig, ConfigError, number, optional, required};
+use crate::dispatch::{AllowList, DispatchConfig, Dispatcher, OutboundClient, parse_schedule};
 use crate::domain::QueueRef;
 use crate::fanout::{Fanout, FanoutConfig};
 use crate::ingress::{self, IngressConfig, IngressState};
 use crate::management::{self, ManagementConfig, ManagementState};
-use crate::ports::{Backend, QueueRefs};
+use crate::ports::{Backend, DispatchQueues, QueueRefs};
 use crate::registration::RegistrationCache;
 
 /// What every function shares: clients, backend, cache and common settings.
@@ -52,9 +53,10 @@ impl AwsApp {
         }))
     }
 
-    pub fn management(&self, config: ManagementConfig) -> Router {
+    pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>) -> Router {
         management::router(Arc::new(ManagementState {
             backend: self.backend.clone(),
+            dispatcher,
             cache: self.cache.clone(),
             config,
         }))
@@ -63,12 +65,47 @@ impl AwsApp {
     pub fn fanout(&self, config: FanoutConfig) -> Fanout {
         Fanout::new(self.backend.clone(), self.cache.clone(), config)
     }
+
+    /// The dispatcher; the outbound client is built here, once.
+    pub fn dispatcher(&self, settings: DispatchSettings) -> Result<Dispatcher, ConfigError> {
+        let client = OutboundClient::new(settings.allow)
+            .map_err(|e| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason: format!("HTTP client: {e}") })?;
+        let config = DispatchConfig { schedule_override: settings.schedule, cache_ttl: self.common.cache_ttl };
+        Ok(Dispatcher::new(self.backend.clone(), settings.queues, client, config))
+    }
+}
+
+/// The dispatch side's settings.
+pub struct DispatchSettings {
+    pub queues: DispatchQueues,
+    pub allow: AllowList,
+    pub schedule: Option<Vec<std::time::Duration>>,
+}
+
+fn queue_var(var: &'static str) -> Result<QueueRef, ConfigError> {
+    QueueRef::parse(&required(var)?).map_err(|e| ConfigError { var, reason: e.to_string() })
+}
+
+/// `HOOKBRIDGE_DISPATCH_QUEUE_URL`, `HOOKBRIDGE_DISPATCH_DLQ_URL`, `HOOKBRIDGE_ALLOW_TARGETS`
+/// (default empty: no private address is reachable) and `HOOKBRIDGE_RETRY_SCHEDULE`.
+pub fn dispatch_settings_from_env() -> Result<DispatchSettings, ConfigError> {
+    Ok(DispatchSettings {
+        queues: DispatchQueues {
+            deliveries: queue_var("HOOKBRIDGE_DISPATCH_QUEUE_URL")?,
+            dead_letter: queue_var("HOOKBRIDGE_DISPATCH_DLQ_URL")?,
+        },
+        allow: AllowList::parse(&optional("HOOKBRIDGE_ALLOW_TARGETS").unwrap_or_default())
+            .map_err(|reason| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason })?,
+        schedule: optional("HOOKBRIDGE_RETRY_SCHEDULE")
+            .map(|s| parse_schedule(&s))
+            .transpose()
+            .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
+    })
 }
 
 /// `HOOKBRIDGE_EVENTS_QUEUE_URL`: where the ingress queues accepted events.
 pub fn events_queue_from_env() -> Result<QueueRef, ConfigError> {
-    let url = required("HOOKBRIDGE_EVENTS_QUEUE_URL")?;
-    QueueRef::parse(&url).map_err(|e| ConfigError { var: "HOOKBRIDGE_EVENTS_QUEUE_URL", reason: e.to_string() })
+    queue_var("HOOKBRIDGE_EVENTS_QUEUE_URL")
 }
 
 /// `HOOKBRIDGE_MAX_RECEIVES` (the events queue's redrive `maxReceiveCount`, default 5).

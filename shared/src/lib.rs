@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod fanout;

@@ -106,7 +106,13 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert!(events.is_url(), "SQS hands out URLs: {events}");
 
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
-    let management = app.management(ManagementConfig { public_base_url: base.into(), admin_token: None });
+    let dispatch = hookbridge::lambda::DispatchSettings {
+        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
+        allow: hookbridge::dispatch::AllowList::default(),
+        schedule: None,
+    };
+    let dispatcher = std::sync::Arc::new(app.dispatcher(dispatch).unwrap());
+    let management = app.management(ManagementConfig { public_base_url: base.into(), admin_token: None }, dispatcher);
     let (status, created) = admin(
         &management,
         "POST",

@@ -2,5 +2,6 @@
 
 mod aws_pipeline;
 mod contract;
+mod dispatch;
 mod e2e;
 mod fanout;

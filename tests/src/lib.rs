@@ -174,3 +174,100 @@ pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
     let app = aws_app().await;
     (app.backend.clone(), app)
 }
+
+/// A request the test receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// An HTTP endpoint on a free loopback port that records every request and answers with
+/// a status the test can change at any time (a queue of statuses, then a default).
+pub struct TestReceiver {
+    pub addr: std::net::SocketAddr,
+    pub script: std::sync::Arc<std::sync::Mutex<(std::collections::VecDeque<u16>, u16)>>,
+    pub requests: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
+}
+
+impl TestReceiver {
+    pub async fn start() -> Self {
+        use axum::extract::Request;
+        use std::sync::{Arc, Mutex};
+        let script = Arc::new(Mutex::new((std::collections::VecDeque::new(), 200u16)));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = script.clone();
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let (s, tx) = (s.clone(), tx.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+                let status = {
+                    let mut g = s.lock().unwrap();
+                    let d = g.1;
+                    g.0.pop_front().unwrap_or(d)
+                };
+                let _ = tx.send(Received {
+                    path: parts.uri.path().to_owned(),
+                    query: parts.uri.query().map(str::to_owned),
+                    headers: parts.headers,
+                    body,
+                });
+                let mut resp = axum::response::Response::new(axum::body::Body::from(format!("answered {status}")));
+                *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                if status == 302 {
+                    resp.headers_mut().insert("location", http::HeaderValue::from_static("/elsewhere"));
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, script, requests: tokio::sync::Mutex::new(rx) }
+    }
+
+    /// Answer these statuses first, then `default`.
+    pub fn answer(&self, first: &[u16], default: u16) {
+        let mut g = self.script.lock().unwrap();
+        g.0 = first.iter().copied().collect();
+        g.1 = default;
+    }
+
+    /// The next request, waiting up to 10 s.
+    pub async fn next(&self) -> Received {
+        let mut rx = self.requests.lock().await;
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a request within 10 s")
+            .expect("receiver running")
+    }
+
+    /// True if no request arrives within `ms` milliseconds.
+    pub async fn quiet_for(&self, ms: u64) -> bool {
+        let mut rx = self.requests.lock().await;
+        tokio::time::timeout(std::time::Duration::from_millis(ms), rx.recv()).await.is_err()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Polls `check` until it yields a value (condition-based waiting, bounded at 10 s).
+pub async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not reached within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -1,1 +1,23 @@
-fn main() {}
+//! Lambda: outbound dispatch. Invoked directly (audit batches, immediate calls), by the
+//! dispatch queue (attempts and retries), by EventBridge or by Kinesis.
+
+use std::sync::Arc;
+
+use hookbridge::dispatch::handle_invocation;
+use hookbridge::lambda::{AwsApp, dispatch_settings_from_env};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    hookbridge::config::init_tracing(true);
+    let settings = dispatch_settings_from_env()?;
+    let app = AwsApp::from_env().await?;
+    app.warm().await;
+    let dispatcher = Arc::new(app.dispatcher(settings)?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let dispatcher = dispatcher.clone();
+        async move { handle_invocation(&dispatcher, event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}

@@ -17,12 +17,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hookbridge::config::{CommonConfig, ConfigError, number, optional};
+use hookbridge::dispatch::{AllowList, DispatchConfig, Dispatcher, OutboundClient, parse_schedule};
 use hookbridge::domain::QueueRef;
 use hookbridge::error::{ApiError, StoreError};
 use hookbridge::fanout::{Fanout, FanoutConfig};
 use hookbridge::ingress::{self, ClientAddr, IngressConfig, IngressState};
 use hookbridge::management::{self, ManagementConfig, ManagementState};
-use hookbridge::ports::{QueueRefs, QueueSpec};
+use hookbridge::ports::{DispatchQueues, QueueRefs, QueueSpec};
 use hookbridge::registration::RegistrationCache;
 use hookbridge::runtime::{PollConfig, drive_queue};
 use hookbridge::secret::SecretString;
@@ -34,6 +35,9 @@ use tokio::task::JoinSet;
 /// The events queue's name in local mode, and its dead-letter queue.
 pub const EVENTS_QUEUE: &str = "hookbridge-events";
 pub const EVENTS_DLQ: &str = "hookbridge-events-dlq";
+/// Deliveries waiting for an attempt, and exhausted ones.
+pub const DISPATCH_QUEUE: &str = "hookbridge-dispatch";
+pub const DISPATCH_DLQ: &str = "hookbridge-dispatch-dlq";
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -51,6 +55,13 @@ pub struct LocalConfig {
     pub max_receives: u32,
     /// `HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS`: how long a failed batch waits before retry, default 30.
     pub visibility: Duration,
+    /// `HOOKBRIDGE_DISPATCH_WORKERS`, default 4.
+    pub dispatch_workers: usize,
+    /// `HOOKBRIDGE_ALLOW_TARGETS`: CIDRs outbound calls may reach despite the SSRF guard;
+    /// default loopback (local receivers are the point of local mode).
+    pub allow_targets: AllowList,
+    /// `HOOKBRIDGE_RETRY_SCHEDULE`: seconds, comma-separated, replacing connectors' schedules.
+    pub retry_schedule: Option<Vec<Duration>>,
     pub common: CommonConfig,
 }
 
@@ -67,6 +78,17 @@ impl LocalConfig {
             fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", 2)?,
             max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
             visibility: hookbridge::config::seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", Duration::from_secs(30))?,
+            dispatch_workers: number("HOOKBRIDGE_DISPATCH_WORKERS", 4)?,
+            allow_targets: match optional("HOOKBRIDGE_ALLOW_TARGETS") {
+                None => AllowList::loopback(),
+                Some(s) => {
+                    AllowList::parse(&s).map_err(|reason| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason })?
+                }
+            },
+            retry_schedule: optional("HOOKBRIDGE_RETRY_SCHEDULE")
+                .map(|s| parse_schedule(&s))
+                .transpose()
+                .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
             common: CommonConfig::from_env()?,
         })
     }
@@ -81,6 +103,9 @@ impl LocalConfig {
             fanout_workers: 2,
             max_receives: 5,
             visibility: Duration::from_secs(30),
+            dispatch_workers: 4,
+            allow_targets: AllowList::loopback(),
+            retry_schedule: None,
             common: CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: Duration::from_secs(30) },
         }
     }
@@ -92,6 +117,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot build the outbound HTTP client: {0}")]
+    Client(String),
     #[error("cannot keep the admin token in {path}: {source}")]
     Token { path: PathBuf, source: std::io::Error },
 }
@@ -102,6 +129,8 @@ pub struct Running {
     pub admin_token: SecretString,
     pub public_url: String,
     pub backend: hookbridge::Backend,
+    /// The outbound allow-list in force (printed at start).
+    pub allow_targets: AllowList,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -140,6 +169,32 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         })
         .await?;
     let queue_refs = QueueRefs { events: events.clone() };
+    let dispatch_dlq = backend
+        .queues
+        .create_queue(&QueueSpec {
+            name: DISPATCH_DLQ.into(),
+            visibility_timeout: config.visibility,
+            max_receives: 0,
+            dead_letter: None,
+        })
+        .await?;
+    let deliveries = backend
+        .queues
+        .create_queue(&QueueSpec {
+            name: DISPATCH_QUEUE.into(),
+            visibility_timeout: config.visibility,
+            max_receives: 20,
+            dead_letter: Some(dispatch_dlq.clone()),
+        })
+        .await?;
+    let client = OutboundClient::new(config.allow_targets.clone()).map_err(|e| StartError::Client(e.to_string()))?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        backend.clone(),
+        DispatchQueues { deliveries: deliveries.clone(), dead_letter: dispatch_dlq },
+        client,
+        // Local changes invalidate the dispatcher's cache at once (see management).
+        DispatchConfig { schedule_override: config.retry_schedule.clone(), cache_ttl: config.common.cache_ttl },
+    ));
 
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| StartError::Listen { addr: config.addr, source })?;
@@ -156,6 +211,7 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     });
     let management = Arc::new(ManagementState {
         backend: backend.clone(),
+        dispatcher: dispatcher.clone(),
         cache: cache.clone(),
         config: ManagementConfig {
             public_base_url: public_url.trim_end_matches('/').to_owned(),
@@ -204,7 +260,22 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         ));
     }
 
-    Ok(Running { addr, admin_token, public_url, backend, stop, tasks })
+    let dispatch_poll = PollConfig { visibility: Duration::from_secs(120), ..PollConfig::default() };
+    for _ in 0..config.dispatch_workers.max(1) {
+        let dispatcher = dispatcher.clone();
+        tasks.spawn(drive_queue(
+            backend.queues.clone(),
+            deliveries.clone(),
+            dispatch_poll.clone(),
+            move |event| {
+                let dispatcher = dispatcher.clone();
+                async move { dispatcher.handle_sqs(event).await }
+            },
+            stopped.clone(),
+        ));
+    }
+
+    Ok(Running { addr, admin_token, public_url, backend, allow_targets: config.allow_targets, stop, tasks })
 }
 
 /// Makes the socket's peer address known to the ingress (for `X-Forwarded-For`).

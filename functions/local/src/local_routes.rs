@@ -6,9 +6,11 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
+use hookbridge::dispatch::IntakeError;
 use hookbridge::domain::QueueRef;
+use hookbridge::domain::{DeliveryId, OutboundEvent};
 use hookbridge::error::ApiError;
-use hookbridge::management::{ApiQuery, ManagementState, require_admin};
+use hookbridge::management::{ApiJson, ApiQuery, ManagementState, require_admin};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -37,6 +39,7 @@ struct Received {
 pub fn router(state: Arc<ManagementState>) -> Router {
     Router::new()
         .route("/local/queues/{name}/receive", post(receive))
+        .route("/local/events", post(events))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }
@@ -58,4 +61,28 @@ async fn receive(
         messages.push(LocalMessage { message_id: m.message_id, receive_count: m.receive_count, body });
     }
     Ok(Json(Received { messages }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBatch {
+    events: Vec<OutboundEvent>,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    deliveries: Vec<DeliveryId>,
+}
+
+/// An audit-stream batch, as the dispatch Lambda takes by direct invocation: every event
+/// goes to each matching connector. 202 once every delivery is recorded and queued.
+async fn events(
+    State(st): State<Arc<ManagementState>>,
+    ApiJson(batch): ApiJson<EventBatch>,
+) -> Result<(http::StatusCode, Json<Accepted>), ApiError> {
+    match st.dispatcher.intake(&batch.events).await {
+        Ok(deliveries) => Ok((http::StatusCode::ACCEPTED, Json(Accepted { deliveries }))),
+        Err(IntakeError::Invalid(m)) => Err(ApiError::bad_request("INVALID_EVENT", m)),
+        Err(IntakeError::Store(e)) => Err(e.into()),
+    }
 }

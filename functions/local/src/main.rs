@@ -9,10 +9,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = &running.public_url;
     println!(
         "hookbridge is running on {url} (data in {})\n\
+         outbound calls may reach: {} (HOOKBRIDGE_ALLOW_TARGETS; everything private is refused otherwise)\n\
          admin token: {token}\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/webhooks\n\
          (the README walks through creating, binding and calling a webhook)\n",
         data_dir.display(),
+        running.allow_targets,
         token = running.admin_token.expose(),
     );
     shutdown_signal().await;

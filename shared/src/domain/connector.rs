@@ -1,13 +1,16 @@
-//! Outbound side: connectors (customer endpoints) and the record of deliveries to them.
+//! Outbound side: connectors (customer endpoints), the events sent to them, and the record
+//! of every delivery.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{ConnectorId, DeliveryId, EventId, ParseError};
+use super::{ConnectorId, DeliveryId, ParseError};
+use crate::secret::SecretString;
 
-/// A connector's unique name (same rules as a webhook name, up to 100 characters).
+/// A connector's unique name: 3 to 100 letters, digits, spaces or `[ ] ( ) . _ -`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ConnectorName(String);
@@ -88,6 +91,82 @@ pub enum HttpMethod {
     Patch,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum KeyPlacement {
+    #[default]
+    Header,
+    Query,
+}
+
+/// How a connector authenticates, without its secret parts (those are in the secret store).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum ConnectorAuth {
+    #[default]
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `<key>: <value>` as a header, or `?<key>=<value>`.
+    ApiKey {
+        key: String,
+        #[serde(rename = "in", default)]
+        placement: KeyPlacement,
+    },
+    /// `Authorization: Basic base64(username:password)`.
+    Basic { username: String },
+    /// The secret travels in the message: a top-level `clientSecret` field of the JSON body.
+    ClientSecret,
+}
+
+/// The secret halves of [`ConnectorAuth`] and the signing secret, as one secret-store entry.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorSecrets {
+    /// Bearer token, API key value, Basic password or client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<SecretString>,
+}
+
+impl ConnectorSecrets {
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::new(serde_json::to_string(self).expect("secrets serialize"))
+    }
+
+    pub fn from_secret(s: &SecretString) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s.expose())
+    }
+}
+
+/// How outgoing requests are signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SigningScheme {
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`; `whsec_` secret.
+    StandardWebhooks,
+    /// `x-descope-webhook-s256`: base64 HMAC-SHA256 of the body.
+    Descope,
+    /// `X-Hub-Signature-256: sha256=<hex>`.
+    #[serde(rename = "HUB_SIGNATURE_256")]
+    HubSignature256,
+}
+
+/// Delays between attempts, in seconds; an attempt past the last entry is not made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryPolicy {
+    pub schedule_secs: Vec<u64>,
+}
+
+impl Default for RetryPolicy {
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 27.6 hours in all.
+    fn default() -> Self {
+        Self { schedule_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000] }
+    }
+}
+
 /// A customer endpoint that receives outbound events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -101,12 +180,89 @@ pub struct Connector {
     pub method: HttpMethod,
     #[serde(default)]
     pub path: String,
+    #[serde(default)]
+    pub auth: ConnectorAuth,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub signing: Option<SigningScheme>,
+    #[serde(default)]
+    pub trust_any_certificate: bool,
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub retry: RetryPolicy,
     pub enabled: bool,
+    /// Why it was disabled by hookbridge (for example the endpoint answered 410).
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+impl Connector {
+    /// Whether this connector receives events of `event_type`.
+    pub fn accepts(&self, event_type: &str) -> bool {
+        self.event_types.is_empty() || self.event_types.iter().any(|p| glob_match(p, event_type))
+    }
+
+    /// The full target URL (base URL joined with the path).
+    pub fn target_url(&self) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        match self.path.trim() {
+            "" => self.base_url.as_str().to_owned(),
+            p => format!("{base}/{}", p.trim_start_matches('/')),
+        }
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// An event for connectors: audit entries, process steps, anything with a type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl OutboundEvent {
+    pub fn validate(&self) -> Result<(), ParseError> {
+        if self.id.trim().is_empty() || self.id.len() > 256 {
+            return Err(ParseError::new("id", "must be 1 to 256 characters"));
+        }
+        if self.kind.trim().is_empty() || self.kind.len() > 256 {
+            return Err(ParseError::new("type", "must be 1 to 256 characters"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,15 +286,35 @@ pub struct DeliveryAttempt {
 }
 
 /// One event's delivery to one connector, with every attempt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
     pub id: DeliveryId,
-    pub event_id: EventId,
     pub connector_id: ConnectorId,
+    pub event: OutboundEvent,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
+
+impl DeliveryRecord {
+    /// The key deliveries are listed by: creation time, then id.
+    pub fn sort_key(&self) -> String {
+        format!("{:013}#{}", self.created_at.timestamp_millis(), self.id)
+    }
+}
+
+/// The stable id of (event, connector): sent as `webhook-id` on every attempt.
+pub fn delivery_id(event_id: &str, connector: &ConnectorId) -> DeliveryId {
+    let mut name = Vec::with_capacity(event_id.len() + 16);
+    name.extend_from_slice(connector.as_uuid().as_bytes());
+    name.extend_from_slice(event_id.as_bytes());
+    DeliveryId::from(uuid::Uuid::new_v5(&DELIVERY_NS, &name))
+}
+
+const DELIVERY_NS: uuid::Uuid = uuid::Uuid::from_u128(0x1f0e_2d3c_4b5a_4697_8877_6655_4433_2211);
 
 #[cfg(test)]
 mod tests {
@@ -159,5 +335,32 @@ mod tests {
         assert!(ConnectorName::parse("Audit sink (EU)").is_ok());
         assert!(ConnectorName::parse("ab").is_err());
         assert!(ConnectorName::parse("bad;name").is_err());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("audit.*", "audit.user.created"));
+        assert!(glob_match("*", "x"));
+        assert!(glob_match("step.completed", "step.completed"));
+        assert!(glob_match("a*c*e", "abcde"));
+        assert!(!glob_match("audit.*", "step.created"));
+        assert!(!glob_match("a*a", "a"));
+        assert!(!glob_match("step.completed", "step.completed2"));
+    }
+
+    #[test]
+    fn auth_json_shapes() {
+        let a: ConnectorAuth = serde_json::from_str(r#"{"type":"API_KEY","key":"X-Key","in":"QUERY"}"#).unwrap();
+        assert_eq!(a, ConnectorAuth::ApiKey { key: "X-Key".into(), placement: KeyPlacement::Query });
+        let b: ConnectorAuth = serde_json::from_str(r#"{"type":"BASIC","username":"u"}"#).unwrap();
+        assert_eq!(serde_json::to_value(&b).unwrap(), serde_json::json!({"type":"BASIC","username":"u"}));
+    }
+
+    #[test]
+    fn delivery_ids_are_stable() {
+        let c = ConnectorId::generate();
+        assert_eq!(delivery_id("e1", &c), delivery_id("e1", &c));
+        assert_ne!(delivery_id("e1", &c), delivery_id("e2", &c));
+        assert_ne!(delivery_id("e1", &c), delivery_id("e1", &ConnectorId::generate()));
     }
 }

@@ -9,7 +9,8 @@ mod webhook;
 
 pub use binding::{Binding, BindingKind, ProcessDefinitionId};
 pub use connector::{
-    Connector, ConnectorName, DeliveryAttempt, DeliveryRecord, DeliveryStatus, EndpointUrl, HttpMethod,
+    Connector, ConnectorAuth, ConnectorName, ConnectorSecrets, DeliveryAttempt, DeliveryRecord, DeliveryStatus,
+    EndpointUrl, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme, delivery_id, glob_match,
 };
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};

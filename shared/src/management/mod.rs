@@ -1,5 +1,6 @@
 //! The management API under `/v1`: one file per endpoint family.
 
+mod connectors;
 mod extract;
 mod webhooks;
 
@@ -28,6 +29,7 @@ pub struct ManagementConfig {
 
 pub struct ManagementState {
     pub backend: Backend,
+    pub dispatcher: Arc<crate::dispatch::Dispatcher>,
     pub cache: Arc<RegistrationCache>,
     pub config: ManagementConfig,
 }
@@ -35,6 +37,7 @@ pub struct ManagementState {
 pub fn router(state: Arc<ManagementState>) -> Router {
     Router::new()
         .merge(webhooks::routes())
+        .merge(connectors::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }

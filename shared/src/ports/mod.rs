@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Binding, BindingId, FailedTrigger, FailedTriggerId, Location, QueueRef, Webhook, WebhookId};
+use crate::domain::{
+    Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, DeliveryStatus, FailedTrigger,
+    FailedTriggerId, Location, QueueRef, Webhook, WebhookId,
+};
 use crate::error::StoreError;
 use crate::secret::SecretString;
 
@@ -55,6 +58,43 @@ pub trait Registry: Send + Sync {
         webhook: Option<&WebhookId>,
         page: PageRequest,
     ) -> Result<Page<FailedTrigger>, StoreError>;
+}
+
+/// Connectors (outbound endpoints). Names are unique.
+#[async_trait]
+pub trait ConnectorStore: Send + Sync {
+    /// `Conflict(AlreadyExists)` for a taken id, `Conflict(NameTaken)` for a taken name.
+    async fn create_connector(&self, connector: &Connector) -> Result<(), StoreError>;
+    async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>, StoreError>;
+    /// Connectors in id (creation) order.
+    async fn list_connectors(&self, page: PageRequest) -> Result<Page<Connector>, StoreError>;
+    /// Replaces a connector if its stored version is `version - 1`.
+    async fn update_connector(&self, connector: &Connector) -> Result<(), StoreError>;
+    async fn delete_connector(&self, id: &ConnectorId) -> Result<(), StoreError>;
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub connector: Option<ConnectorId>,
+    pub status: Option<DeliveryStatus>,
+}
+
+/// The delivery log: one record per (event, connector) with every attempt.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// Creates or replaces a record.
+    async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    /// Creates a record unless one exists (`Conflict(AlreadyExists)`): an event delivered twice
+    /// to the same connector is one delivery.
+    async fn create_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Newest first.
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        page: PageRequest,
+    ) -> Result<Page<DeliveryRecord>, StoreError>;
 }
 
 /// Named secrets. Values never leave as anything but [`SecretString`].
@@ -196,10 +236,19 @@ pub struct QueueRefs {
     pub events: QueueRef,
 }
 
+/// The dispatch side's queues: deliveries waiting for an attempt, and exhausted ones.
+#[derive(Debug, Clone)]
+pub struct DispatchQueues {
+    pub deliveries: QueueRef,
+    pub dead_letter: QueueRef,
+}
+
 /// Every port, as shared handles: what handlers receive.
 #[derive(Clone)]
 pub struct Backend {
     pub registry: Arc<dyn Registry>,
+    pub connectors: Arc<dyn ConnectorStore>,
+    pub deliveries: Arc<dyn DeliveryLog>,
     pub secrets: Arc<dyn SecretStore>,
     pub queues: Arc<dyn Queues>,
     pub blobs: Arc<dyn BlobStore>,

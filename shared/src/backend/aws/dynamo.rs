@@ -14,9 +14,12 @@ use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::sdk_error;
-use crate::domain::{Binding, BindingId, FailedTrigger, FailedTriggerId, Location, Webhook, WebhookId};
+use crate::domain::{
+    Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, FailedTrigger, FailedTriggerId, Location,
+    Webhook, WebhookId,
+};
 use crate::error::{Conflict, StoreError};
-use crate::ports::{Claim, Dedup, Page, PageRequest, Registry, cursor};
+use crate::ports::{Claim, ConnectorStore, Dedup, DeliveryFilter, DeliveryLog, Page, PageRequest, Registry, cursor};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -70,12 +73,9 @@ fn webhook_item(w: &Webhook) -> Result<Item, StoreError> {
     )
 }
 
-fn name_item(w: &Webhook) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), s(name_pk(w))),
-        ("sk".to_owned(), s("NAME")),
-        ("webhookId".to_owned(), s(w.id.to_string())),
-    ])
+/// A uniqueness claim: the item whose existence reserves a name.
+fn name_item(pk: String, owner: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s("NAME")), ("owner".to_owned(), s(owner))])
 }
 
 fn key(pk: String, sk: &str) -> Item {
@@ -165,42 +165,33 @@ impl DynamoRegistry {
         Ok((items, next))
     }
 
-    async fn exists(&self, id: &WebhookId) -> Result<bool, StoreError> {
-        Ok(self.get(webhook_pk(id), "WEBHOOK").await?.is_some())
+    fn put_if(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
-}
 
-#[async_trait]
-impl Registry for DynamoRegistry {
-    async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
-        // The webhook and its name claim are written together or not at all.
+    fn delete_tx(&self, pk: String, sk: &str) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Writes an item and its name claim together: `AlreadyExists` if the item exists,
+    /// `NameTaken` if the claim does.
+    async fn create_claimed(&self, item: Item, claim: Item) -> Result<(), StoreError> {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(webhook_item(w)?))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(StoreError::backend)?,
-                    )
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(name_item(w)))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(StoreError::backend)?,
-                    )
-                    .build(),
-            )
+            .transact_items(self.put_if(item, "attribute_not_exists(pk)")?)
+            .transact_items(self.put_if(claim, "attribute_not_exists(pk)")?)
             .send()
             .await;
         match result {
@@ -211,6 +202,51 @@ impl Registry for DynamoRegistry {
                 _ => sdk_error(e),
             }),
         }
+    }
+
+    /// Replaces an item at `version - 1`, moving its name claim when `rename` is given
+    /// (old claim's pk, new claim item).
+    async fn update_claimed(
+        &self,
+        item: Item,
+        version: u64,
+        rename: Option<(String, Item)>,
+        pk: String,
+        sk: &str,
+    ) -> Result<(), StoreError> {
+        let prev = version.saturating_sub(1);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(pk) AND version = :prev")
+            .expression_attribute_values(":prev", AttributeValue::N(prev.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut tx = self.client.transact_write_items().transact_items(TransactWriteItem::builder().put(put).build());
+        if let Some((old_claim, new_claim)) = rename {
+            tx = tx
+                .transact_items(self.delete_tx(old_claim, "NAME")?)
+                .transact_items(self.put_if(new_claim, "attribute_not_exists(pk)")?);
+        }
+        match tx.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match conditional_failures(&e).as_deref() {
+                Some([true, ..]) => Err(if self.get(pk, sk).await?.is_some() {
+                    StoreError::Conflict(Conflict::VersionMismatch)
+                } else {
+                    StoreError::NotFound
+                }),
+                Some([_, _, true]) => Err(StoreError::Conflict(Conflict::NameTaken)),
+                _ => Err(sdk_error(e)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for DynamoRegistry {
+    async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
+        self.create_claimed(webhook_item(w)?, name_item(name_pk(w), &w.id.to_string())).await
     }
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Webhook>, StoreError> {
@@ -228,71 +264,14 @@ impl Registry for DynamoRegistry {
 
     async fn update_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         let Some(current) = self.get_webhook(&w.id).await? else { return Err(StoreError::NotFound) };
-        let prev = (w.version - 1) as i64;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(webhook_item(w)?))
-            .condition_expression("attribute_exists(pk) AND version = :prev")
-            .expression_attribute_values(":prev", AttributeValue::N(prev.to_string()))
-            .build()
-            .map_err(StoreError::backend)?;
-        let mut tx = self.client.transact_write_items().transact_items(TransactWriteItem::builder().put(put).build());
-        let renamed = current.name != w.name;
-        if renamed {
-            // Move the name claim: release the old one, take the new one.
-            tx = tx
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .delete(
-                            Delete::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key(name_pk(&current), "NAME")))
-                                .build()
-                                .map_err(StoreError::backend)?,
-                        )
-                        .build(),
-                )
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(
-                            Put::builder()
-                                .table_name(&self.table)
-                                .set_item(Some(name_item(w)))
-                                .condition_expression("attribute_not_exists(pk)")
-                                .build()
-                                .map_err(StoreError::backend)?,
-                        )
-                        .build(),
-                );
-        }
-        match tx.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match conditional_failures(&e).as_deref() {
-                Some([true, ..]) => Err(if self.exists(&w.id).await? {
-                    StoreError::Conflict(Conflict::VersionMismatch)
-                } else {
-                    StoreError::NotFound
-                }),
-                Some([_, _, true]) => Err(StoreError::Conflict(Conflict::NameTaken)),
-                _ => Err(sdk_error(e)),
-            },
-        }
+        let rename = (current.name != w.name).then(|| (name_pk(&current), name_item(name_pk(w), &w.id.to_string())));
+        self.update_claimed(webhook_item(w)?, w.version, rename, webhook_pk(&w.id), "WEBHOOK").await
     }
 
     async fn delete_webhook(&self, id: &WebhookId) -> Result<(), StoreError> {
         let Some(current) = self.get_webhook(id).await? else { return Err(StoreError::NotFound) };
         let bindings = self.list_bindings(id).await?;
-        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
-            Ok(TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(pk, &sk)))
-                        .build()
-                        .map_err(StoreError::backend)?,
-                )
-                .build())
-        };
+        let delete = |pk: String, sk: String| self.delete_tx(pk, &sk);
         // A transaction takes 100 items: the webhook, its name and up to 98 bindings go
         // together; any further bindings are removed after.
         let mut items = vec![delete(webhook_pk(id), "WEBHOOK".into())?, delete(name_pk(&current), "NAME".into())?];
@@ -395,6 +374,155 @@ impl Registry for DynamoRegistry {
         };
         let items = items.into_iter().map(value_of).collect::<Result<Vec<FailedTrigger>, _>>()?;
         Ok(Page { items, next })
+    }
+}
+
+fn connector_item(c: &Connector) -> Result<Item, StoreError> {
+    let id = c.id.to_string();
+    item_of(
+        c,
+        &[
+            ("pk", format!("CONNECTOR#{id}")),
+            ("sk", "CONNECTOR".into()),
+            ("gsi2pk", "CONNECTOR".into()),
+            ("gsi2sk", id),
+        ],
+    )
+}
+
+fn connector_name_pk(c: &Connector) -> String {
+    format!("CNAME#{}", c.name.as_str())
+}
+
+#[async_trait]
+impl ConnectorStore for DynamoRegistry {
+    async fn create_connector(&self, c: &Connector) -> Result<(), StoreError> {
+        self.create_claimed(connector_item(c)?, name_item(connector_name_pk(c), &c.id.to_string())).await
+    }
+
+    async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>, StoreError> {
+        self.get(format!("CONNECTOR#{id}"), "CONNECTOR").await?.map(value_of).transpose()
+    }
+
+    async fn list_connectors(&self, page: PageRequest) -> Result<Page<Connector>, StoreError> {
+        let (items, next) = self.query_index("gsi2", "CONNECTOR".into(), &page, true).await?;
+        let items = items.into_iter().map(value_of).collect::<Result<Vec<Connector>, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    async fn update_connector(&self, c: &Connector) -> Result<(), StoreError> {
+        let Some(current) = self.get_connector(&c.id).await? else { return Err(StoreError::NotFound) };
+        let rename = (current.name != c.name)
+            .then(|| (connector_name_pk(&current), name_item(connector_name_pk(c), &c.id.to_string())));
+        self.update_claimed(connector_item(c)?, c.version, rename, format!("CONNECTOR#{}", c.id), "CONNECTOR").await
+    }
+
+    async fn delete_connector(&self, id: &ConnectorId) -> Result<(), StoreError> {
+        let Some(current) = self.get_connector(id).await? else { return Err(StoreError::NotFound) };
+        let items = vec![
+            self.delete_tx(format!("CONNECTOR#{id}"), "CONNECTOR")?,
+            self.delete_tx(connector_name_pk(&current), "NAME")?,
+        ];
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+fn delivery_item(d: &DeliveryRecord) -> Result<Item, StoreError> {
+    let sort = d.sort_key();
+    let mut item = item_of(
+        d,
+        &[
+            ("pk", format!("DELIVERY#{}", d.id)),
+            ("sk", "DELIVERY".into()),
+            ("gsi1pk", format!("DELIVERIESOF#{}", d.connector_id)),
+            ("gsi1sk", sort.clone()),
+            ("gsi2pk", "DELIVERY".into()),
+            ("gsi2sk", sort),
+        ],
+    )?;
+    // The event's data is arbitrary JSON; keep it as a JSON string so any shape (empty
+    // strings, deep nesting, mixed arrays) round-trips exactly.
+    if let Some(AttributeValue::M(event)) = item.get_mut("event") {
+        let data = serde_json::to_string(&d.event.data).map_err(StoreError::backend)?;
+        event.insert("data".into(), s(data));
+    }
+    Ok(item)
+}
+
+fn delivery_of(mut item: Item) -> Result<DeliveryRecord, StoreError> {
+    if let Some(AttributeValue::M(event)) = item.get_mut("event") {
+        if let Some(AttributeValue::S(data)) = event.remove("data") {
+            let value: serde_json::Value = serde_json::from_str(&data).map_err(StoreError::backend)?;
+            event.insert("data".into(), to_attribute(&value)?);
+        }
+    }
+    value_of(item)
+}
+
+fn to_attribute(v: &serde_json::Value) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(v).map_err(StoreError::backend)
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoRegistry {
+    async fn put_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_item(d)?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn create_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_item(d)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(Conflict::AlreadyExists)),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.get(format!("DELIVERY#{id}"), "DELIVERY").await?.map(delivery_of).transpose()
+    }
+
+    async fn list_deliveries(&self, f: &DeliveryFilter, page: PageRequest) -> Result<Page<DeliveryRecord>, StoreError> {
+        let (index, pk) = match f.connector {
+            Some(c) => ("gsi1", format!("DELIVERIESOF#{c}")),
+            None => ("gsi2", "DELIVERY".to_owned()),
+        };
+        // A status filter drops items after DynamoDB's limit applies: read on until the page
+        // is full or the index is exhausted.
+        let want = page.limit.clamp(1, 1000) as usize;
+        let mut out = Vec::new();
+        let mut cursor_key = page.cursor.clone();
+        loop {
+            let (items, next) = self
+                .query_index(index, pk.clone(), &PageRequest { cursor: cursor_key, limit: page.limit }, false)
+                .await?;
+            for item in items {
+                let d = delivery_of(item)?;
+                if f.status.is_none_or(|s| s == d.status) && out.len() < want {
+                    out.push(d);
+                }
+            }
+            if out.len() >= want || next.is_none() {
+                let next = if out.len() >= want { out.last().map(|d| cursor::encode(&d.sort_key())) } else { None };
+                return Ok(Page { items: out, next });
+            }
+            cursor_key = next;
+        }
     }
 }
 

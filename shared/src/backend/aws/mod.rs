@@ -88,8 +88,11 @@ impl Clients {
 
 /// Every port on AWS.
 pub fn backend(clients: &Clients, config: &AwsConfig) -> Backend {
+    let registry = Arc::new(DynamoRegistry::new(clients.dynamodb.clone(), config.table.clone()));
     Backend {
-        registry: Arc::new(DynamoRegistry::new(clients.dynamodb.clone(), config.table.clone())),
+        registry: registry.clone(),
+        connectors: registry.clone(),
+        deliveries: registry,
         secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone(), config.secret_prefix.clone())),
         queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), config.bucket.clone())),

@@ -230,6 +230,21 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages (receipt);
+CREATE TABLE IF NOT EXISTS connectors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    connector_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_connector ON deliveries (connector_id, sort_key);
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (sort_key);
 CREATE TABLE IF NOT EXISTS fifo_dedup (
     queue TEXT NOT NULL,
     dedup_id TEXT NOT NULL,

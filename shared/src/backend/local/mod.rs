@@ -23,8 +23,11 @@ pub const DB_FILE: &str = "hookbridge.sqlite3";
 pub fn open(data_dir: &Path) -> Result<(Backend, Arc<LocalQueues>), StoreError> {
     let db = Arc::new(Db::open(&data_dir.join(DB_FILE))?);
     let queues = Arc::new(LocalQueues::new(db.clone()));
+    let registry = Arc::new(registry::LocalRegistry::new(db.clone()));
     let backend = Backend {
-        registry: Arc::new(registry::LocalRegistry::new(db.clone())),
+        registry: registry.clone(),
+        connectors: registry.clone(),
+        deliveries: registry,
         secrets: Arc::new(stores::LocalSecrets::new(db.clone())),
         queues: queues.clone(),
         blobs: Arc::new(stores::LocalBlobs::new(db.clone())),

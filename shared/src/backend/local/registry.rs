@@ -7,9 +7,12 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Db, from_json, to_json};
-use crate::domain::{Binding, BindingId, FailedTrigger, FailedTriggerId, Location, Webhook, WebhookId};
+use crate::domain::{
+    Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, FailedTrigger, FailedTriggerId, Location,
+    Webhook, WebhookId,
+};
 use crate::error::{Conflict, StoreError};
-use crate::ports::{Page, PageRequest, Registry, cursor};
+use crate::ports::{ConnectorStore, DeliveryFilter, DeliveryLog, Page, PageRequest, Registry, cursor};
 
 pub struct LocalRegistry {
     db: Arc<Db>,
@@ -216,5 +219,147 @@ impl Registry for LocalRegistry {
             })
             .await?;
         Ok(paged(items, &page, |t| t.id.to_string()))
+    }
+}
+
+#[async_trait]
+impl ConnectorStore for LocalRegistry {
+    async fn create_connector(&self, c: &Connector) -> Result<(), StoreError> {
+        let doc = to_json(c)?;
+        let (id, name, version) = (c.id.to_string(), c.name.as_str().to_owned(), c.version as i64);
+        self.db
+            .write(move |db| {
+                let exists: bool =
+                    db.query_row("SELECT EXISTS (SELECT 1 FROM connectors WHERE id = ?1)", [&id], |r| r.get(0))?;
+                if exists {
+                    return Err(StoreError::Conflict(Conflict::AlreadyExists));
+                }
+                db.execute(
+                    "INSERT INTO connectors (id, name, version, doc) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, name, version, doc],
+                )
+                .map_err(classify)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .read(move |c| {
+                let doc: Option<String> =
+                    c.query_row("SELECT doc FROM connectors WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+                doc.as_deref().map(from_json).transpose()
+            })
+            .await
+    }
+
+    async fn list_connectors(&self, page: PageRequest) -> Result<Page<Connector>, StoreError> {
+        let after = page.cursor.as_deref().map(cursor::decode).transpose()?.unwrap_or_default();
+        let n = limit(&page);
+        let items = self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached("SELECT doc FROM connectors WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+                let rows = stmt.query_map(params![after, n + 1], |r| r.get::<_, String>(0))?;
+                rows.map(|r| from_json::<Connector>(&r?)).collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(paged(items, &page, |c| c.id.to_string()))
+    }
+
+    async fn update_connector(&self, c: &Connector) -> Result<(), StoreError> {
+        let doc = to_json(c)?;
+        let (id, name, version) = (c.id.to_string(), c.name.as_str().to_owned(), c.version as i64);
+        self.db
+            .write(move |db| {
+                let n = db
+                    .execute(
+                        "UPDATE connectors SET name = ?2, version = ?3, doc = ?4 WHERE id = ?1 AND version = ?3 - 1",
+                        params![id, name, version, doc],
+                    )
+                    .map_err(classify)?;
+                if n == 1 {
+                    return Ok(());
+                }
+                let exists: bool =
+                    db.query_row("SELECT EXISTS (SELECT 1 FROM connectors WHERE id = ?1)", [&id], |r| r.get(0))?;
+                Err(if exists { StoreError::Conflict(Conflict::VersionMismatch) } else { StoreError::NotFound })
+            })
+            .await
+    }
+
+    async fn delete_connector(&self, id: &ConnectorId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.db
+            .write(move |c| {
+                let n = c.execute("DELETE FROM connectors WHERE id = ?1", [&id])?;
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for LocalRegistry {
+    async fn put_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
+        self.write_delivery(d, true).await
+    }
+
+    async fn create_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
+        self.write_delivery(d, false).await
+    }
+
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .read(move |c| {
+                let doc: Option<String> =
+                    c.query_row("SELECT doc FROM deliveries WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+                doc.as_deref().map(from_json).transpose()
+            })
+            .await
+    }
+
+    async fn list_deliveries(&self, f: &DeliveryFilter, page: PageRequest) -> Result<Page<DeliveryRecord>, StoreError> {
+        let before = page.cursor.as_deref().map(cursor::decode).transpose()?.unwrap_or_else(|| "~".into());
+        let connector = f.connector.map(|c| c.to_string());
+        let status = f.status.map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)));
+        let status = status.flatten();
+        let n = limit(&page);
+        let items = self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT doc FROM deliveries WHERE sort_key < ?1 AND (?2 IS NULL OR connector_id = ?2)
+                     AND (?3 IS NULL OR status = ?3) ORDER BY sort_key DESC LIMIT ?4",
+                )?;
+                let rows = stmt.query_map(params![before, connector, status, n + 1], |r| r.get::<_, String>(0))?;
+                rows.map(|r| from_json::<DeliveryRecord>(&r?)).collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(paged(items, &page, DeliveryRecord::sort_key))
+    }
+}
+
+impl LocalRegistry {
+    async fn write_delivery(&self, d: &DeliveryRecord, replace: bool) -> Result<(), StoreError> {
+        let doc = to_json(d)?;
+        let status = serde_json::to_value(d.status).map_err(StoreError::backend)?;
+        let status = status.as_str().unwrap_or_default().to_owned();
+        let (id, connector, sort_key) = (d.id.to_string(), d.connector_id.to_string(), d.sort_key());
+        self.db
+            .write(move |c| {
+                let sql = if replace {
+                    "INSERT INTO deliveries (id, connector_id, status, sort_key, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc"
+                } else {
+                    "INSERT INTO deliveries (id, connector_id, status, sort_key, doc) VALUES (?1, ?2, ?3, ?4, ?5)"
+                };
+                c.prepare_cached(sql)?.execute(params![id, connector, status, sort_key, doc])?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -1,0 +1,147 @@
+//! The outbound HTTP client: SSRF guard in its resolver, no redirects, explicit timeouts,
+//! bounded response reads. One client verifies certificates; a second, used only by
+//! connectors flagged `trustAnyCertificate`, does not.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, Url, redirect};
+
+use super::guard::{AllowList, GuardedResolver, check};
+
+/// Response bodies are kept (and read) up to this size.
+pub const MAX_RESPONSE: usize = 4096;
+
+pub struct OutboundClient {
+    verified: Client,
+    insecure: Client,
+    allow: Arc<AllowList>,
+}
+
+/// A request ready to send.
+#[derive(Debug)]
+pub struct OutboundRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout: Duration,
+    pub trust_any_certificate: bool,
+}
+
+/// What came back, or why nothing did.
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    pub status: Option<u16>,
+    pub headers: Vec<(String, String)>,
+    /// Up to [`MAX_RESPONSE`] bytes, lossily decoded.
+    pub body: String,
+    pub latency: Duration,
+    pub error: Option<String>,
+    /// The target was refused by the guard (never retried).
+    pub blocked: bool,
+}
+
+impl OutboundClient {
+    pub fn new(allow: AllowList) -> Result<Self, reqwest::Error> {
+        let allow = Arc::new(allow);
+        let build = |insecure: bool| {
+            Client::builder()
+                .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
+                .redirect(redirect::Policy::none())
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(10))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
+                .tls_danger_accept_invalid_certs(insecure)
+                .build()
+        };
+        Ok(Self { verified: build(false)?, insecure: build(true)?, allow })
+    }
+
+    pub async fn send(&self, req: OutboundRequest) -> OutboundResponse {
+        let started = Instant::now();
+        let fail = |error: String, blocked: bool| OutboundResponse {
+            status: None,
+            headers: Vec::new(),
+            body: String::new(),
+            latency: started.elapsed(),
+            error: Some(error),
+            blocked,
+        };
+        // Literal addresses never reach the resolver: check them here.
+        if let Some(host) = req.url.host_str() {
+            let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok();
+            if let Some(ip) = literal {
+                if let Err(e) = check(ip, &self.allow) {
+                    return fail(e.to_string(), true);
+                }
+            }
+        }
+        let client = if req.trust_any_certificate { &self.insecure } else { &self.verified };
+        let mut builder = client.request(req.method, req.url).timeout(req.timeout).body(req.body);
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        let mut resp = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let blocked = std::error::Error::source(&e).is_some_and(|s| error_chain_has_blocked(s));
+                return fail(describe(&e), blocked);
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        while body.len() < MAX_RESPONSE {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE - body.len())]),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        OutboundResponse {
+            status: Some(status),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            latency: started.elapsed(),
+            error: None,
+            blocked: false,
+        }
+    }
+}
+
+fn error_chain_has_blocked(mut e: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if e.is::<super::guard::Blocked>() {
+            return true;
+        }
+        match e.source() {
+            Some(s) => e = s,
+            None => return false,
+        }
+    }
+}
+
+/// A short, secret-free description of a transport error.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect error"
+    } else if e.is_request() {
+        "request error"
+    } else {
+        "transport error"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_owned() } else { format!("{kind}: {detail}") }
+}

@@ -1,0 +1,589 @@
+//! Outbound dispatch: events from audit streams and process steps go to every connector
+//! whose event types match, at least once, with retries that wait in the dispatch queue.
+//!
+//! The pipeline per delivery: [`Dispatcher::intake`] records it and queues a small
+//! `DELIVERY` message; each attempt [`prepare`](Dispatcher::prepare)s the request (auth,
+//! headers, signature), [`call`](OutboundClient::send)s the endpoint, and records success or
+//! failure ([`Dispatcher::record`]), scheduling the next attempt as a delayed message.
+
+pub mod client;
+pub mod guard;
+pub mod signing;
+pub mod sources;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use client::{OutboundClient, OutboundRequest, OutboundResponse};
+pub use guard::AllowList;
+
+use crate::domain::{
+    Connector, ConnectorAuth, ConnectorId, ConnectorSecrets, DeliveryAttempt, DeliveryId, DeliveryRecord,
+    DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, delivery_id,
+};
+use crate::error::{Conflict, StoreError};
+use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest};
+
+/// SQS delays a message at most 15 minutes; longer waits take several hops.
+const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// Events larger than this are refused (a delivery record holds its event).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// `HOOKBRIDGE_RETRY_SCHEDULE`: replaces every connector's schedule (tests use
+    /// milliseconds: `0.01,0.01`).
+    pub schedule_override: Option<Vec<Duration>>,
+    /// How long connectors and their secrets are cached.
+    pub cache_ttl: Duration,
+}
+
+/// Parses `HOOKBRIDGE_RETRY_SCHEDULE`-style lists: seconds, fractions allowed.
+pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("{p:?} is not a number of seconds"))
+        })
+        .collect()
+}
+
+/// The message on the dispatch queue: which delivery to attempt, and not before when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryMessage {
+    #[serde(rename = "type")]
+    pub kind: DeliveryMessageType,
+    pub delivery_id: DeliveryId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryMessageType {
+    Delivery,
+}
+
+/// Why an event could not be taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("invalid event: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A call's outcome as the caller of an immediate invocation sees it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImmediateResult {
+    pub delivery_id: DeliveryId,
+    pub status: Option<u16>,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub error: Option<String>,
+    pub latency_ms: u64,
+}
+
+type CachedConnector = (Instant, Option<Arc<(Connector, ConnectorSecrets)>>);
+
+pub struct Dispatcher {
+    backend: Backend,
+    queues: DispatchQueues,
+    client: OutboundClient,
+    config: DispatchConfig,
+    connectors: Mutex<HashMap<ConnectorId, CachedConnector>>,
+    listing: Mutex<Option<(Instant, Arc<Vec<Connector>>)>>,
+}
+
+/// The secret-store name of a connector's secrets.
+pub fn connector_secret_name(id: &ConnectorId) -> String {
+    format!("hookbridge/connectors/{id}")
+}
+
+impl Dispatcher {
+    pub fn new(backend: Backend, queues: DispatchQueues, client: OutboundClient, config: DispatchConfig) -> Self {
+        Self { backend, queues, client, config, connectors: Mutex::new(HashMap::new()), listing: Mutex::new(None) }
+    }
+
+    /// Forgets cached connectors (the local runner calls this on every connector change).
+    pub fn invalidate(&self) {
+        self.connectors.lock().expect("cache").clear();
+        *self.listing.lock().expect("cache") = None;
+    }
+
+    async fn all_connectors(&self) -> Result<Arc<Vec<Connector>>, StoreError> {
+        if let Some((at, list)) = self.listing.lock().expect("cache").as_ref() {
+            if at.elapsed() < self.config.cache_ttl {
+                return Ok(list.clone());
+            }
+        }
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.backend.connectors.list_connectors(PageRequest { cursor, limit: 1000 }).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let list = Arc::new(all);
+        *self.listing.lock().expect("cache") = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    async fn connector(&self, id: &ConnectorId) -> Result<Option<Arc<(Connector, ConnectorSecrets)>>, StoreError> {
+        if let Some((at, c)) = self.connectors.lock().expect("cache").get(id) {
+            if at.elapsed() < self.config.cache_ttl {
+                return Ok(c.clone());
+            }
+        }
+        let loaded = match self.backend.connectors.get_connector(id).await? {
+            None => None,
+            Some(c) => {
+                let secrets = match self.backend.secrets.get_secret(&connector_secret_name(id)).await? {
+                    Some(s) => ConnectorSecrets::from_secret(&s)
+                        .map_err(|_| StoreError::msg("connector secret is malformed"))?,
+                    None => ConnectorSecrets::default(),
+                };
+                Some(Arc::new((c, secrets)))
+            }
+        };
+        self.connectors.lock().expect("cache").insert(*id, (Instant::now(), loaded.clone()));
+        Ok(loaded)
+    }
+
+    /// Takes events in: one delivery per matching enabled connector, recorded and queued.
+    /// Returns the delivery ids. Taking the same event in twice creates nothing new (a
+    /// still-pending delivery is queued again, in case its first message was lost).
+    pub async fn intake(&self, events: &[OutboundEvent]) -> Result<Vec<DeliveryId>, IntakeError> {
+        for e in events {
+            e.validate().map_err(|e| IntakeError::Invalid(e.to_string()))?;
+            let size = serde_json::to_vec(e).map(|v| v.len()).unwrap_or(usize::MAX);
+            if size > MAX_EVENT_BYTES {
+                return Err(IntakeError::Invalid(format!("event {} exceeds {MAX_EVENT_BYTES} bytes", e.id)));
+            }
+        }
+        let connectors = self.all_connectors().await?;
+        let now = self.backend.clock.now();
+        let mut ids = Vec::new();
+        let mut messages = Vec::new();
+        for event in events {
+            for c in connectors.iter().filter(|c| c.enabled && c.accepts(&event.kind)) {
+                let record = DeliveryRecord {
+                    id: delivery_id(&event.id, &c.id),
+                    connector_id: c.id,
+                    event: event.clone(),
+                    status: DeliveryStatus::Pending,
+                    attempts: Vec::new(),
+                    next_attempt_at: Some(now),
+                    created_at: now,
+                    updated_at: now,
+                };
+                match self.backend.deliveries.create_delivery(&record).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
+                        let existing = self.backend.deliveries.get_delivery(&record.id).await?;
+                        if !existing.is_some_and(|d| d.status == DeliveryStatus::Pending) {
+                            continue;
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                ids.push(record.id);
+                messages.push(message(record.id, None, Duration::ZERO));
+            }
+        }
+        self.send(&messages).await?;
+        Ok(ids)
+    }
+
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), StoreError> {
+        for chunk in messages.chunks(crate::ports::MAX_BATCH) {
+            let mut pending = chunk.to_vec();
+            for _ in 0..3 {
+                let results = self.backend.queues.send_batch(&self.queues.deliveries, &pending).await?;
+                pending = pending.into_iter().zip(results).filter(|(_, r)| r.is_err()).map(|(m, _)| m).collect();
+                if pending.is_empty() {
+                    break;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::msg(format!("{} delivery messages could not be queued", pending.len())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles a batch from the dispatch queue: delivery attempts, or events a producer
+    /// queued directly. Failed records come back through SQS.
+    pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = futures::future::join_all(event.records.iter().map(|r| async move {
+            let body = r.body.as_deref().unwrap_or_default();
+            let outcome = match serde_json::from_str::<DeliveryMessage>(body) {
+                Ok(m) => self.attempt(&m).await.map_err(|e| e.to_string()),
+                Err(_) => match serde_json::from_str::<OutboundEvent>(body) {
+                    Ok(e) => self.intake(std::slice::from_ref(&e)).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("neither a delivery message nor an event: {e}")),
+                },
+            };
+            (r.message_id.clone(), outcome)
+        }))
+        .await;
+        let mut response = SqsBatchResponse::default();
+        for (id, outcome) in outcomes {
+            if let Err(e) = outcome {
+                tracing::warn!(message_id = ?id, error = %e, "dispatch record failed");
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id.unwrap_or_default();
+                response.batch_item_failures.push(f);
+            }
+        }
+        response
+    }
+
+    /// One attempt of a queued delivery. `Err` only when the outcome could not be recorded
+    /// (the message is then retried by the queue).
+    pub async fn attempt(&self, m: &DeliveryMessage) -> Result<(), StoreError> {
+        let Some(record) = self.backend.deliveries.get_delivery(&m.delivery_id).await? else {
+            tracing::warn!(delivery_id = %m.delivery_id, "message for an unknown delivery dropped");
+            return Ok(());
+        };
+        if record.status != DeliveryStatus::Pending {
+            return Ok(()); // a duplicate message: done already
+        }
+        let now = self.backend.clock.now();
+        if let Some(at) = m.not_before.filter(|at| *at > now) {
+            // Not due yet: wait another hop.
+            let wait = (at - now).to_std().unwrap_or_default();
+            return self.send(&[message(record.id, Some(at), wait)]).await;
+        }
+        let Some(entry) = self.connector(&record.connector_id).await? else {
+            return self.finish(record, None, Some("the connector was deleted".into()), DeliveryStatus::Failed).await;
+        };
+        let (connector, secrets) = (&entry.0, &entry.1);
+        if !connector.enabled {
+            return self.finish(record, None, Some("the connector is disabled".into()), DeliveryStatus::Failed).await;
+        }
+        let response = match prepare(connector, secrets, &record, now) {
+            Ok(req) => self.client.send(req).await,
+            Err(e) => {
+                return self.finish(record, None, Some(e), DeliveryStatus::Failed).await;
+            }
+        };
+        self.record(connector, record, response).await
+    }
+
+    /// Records an attempt's outcome and decides what follows: done, retry later, dead
+    /// letter, or (410) disable the connector.
+    async fn record(
+        &self,
+        connector: &Connector,
+        mut record: DeliveryRecord,
+        resp: OutboundResponse,
+    ) -> Result<(), StoreError> {
+        let now = self.backend.clock.now();
+        record.attempts.push(attempt_of(&resp, now));
+        record.updated_at = now;
+        let status = resp.status;
+        if status.is_some_and(|s| (200..300).contains(&s)) {
+            record.status = DeliveryStatus::Succeeded;
+            record.next_attempt_at = None;
+            return self.backend.deliveries.put_delivery(&record).await;
+        }
+        if status == Some(410) {
+            record.status = DeliveryStatus::Failed;
+            record.next_attempt_at = None;
+            self.backend.deliveries.put_delivery(&record).await?;
+            return self.disable(connector, "the endpoint answered 410 Gone").await;
+        }
+        let retryable = !resp.blocked && status.is_none_or(|s| s == 408 || s == 429 || s >= 500);
+        let schedule = self.schedule(connector);
+        let made = record.attempts.len();
+        if retryable && made <= schedule.len() {
+            let planned = schedule[made - 1];
+            let delay = jitter(retry_after(&resp).map_or(planned, |ra| ra.clamp(planned, planned * 2)));
+            let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            record.next_attempt_at = Some(at);
+            self.backend.deliveries.put_delivery(&record).await?;
+            return self.send(&[message(record.id, Some(at), delay)]).await;
+        }
+        record.status = DeliveryStatus::Failed;
+        record.next_attempt_at = None;
+        self.backend.deliveries.put_delivery(&record).await?;
+        if retryable {
+            // Exhausted: a copy goes to the dead-letter queue for operators and alarms.
+            let body = serde_json::to_string(&DeliveryMessage {
+                kind: DeliveryMessageType::Delivery,
+                delivery_id: record.id,
+                not_before: None,
+            })
+            .map_err(StoreError::backend)?;
+            self.backend.queues.send_batch(&self.queues.dead_letter, &[OutgoingMessage::new(body)]).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(
+        &self,
+        mut record: DeliveryRecord,
+        status: Option<u16>,
+        error: Option<String>,
+        outcome: DeliveryStatus,
+    ) -> Result<(), StoreError> {
+        let now = self.backend.clock.now();
+        record.attempts.push(DeliveryAttempt { at: now, status, latency_ms: 0, error, response: None });
+        record.status = outcome;
+        record.next_attempt_at = None;
+        record.updated_at = now;
+        self.backend.deliveries.put_delivery(&record).await
+    }
+
+    async fn disable(&self, connector: &Connector, reason: &str) -> Result<(), StoreError> {
+        let Some(mut current) = self.backend.connectors.get_connector(&connector.id).await? else { return Ok(()) };
+        if !current.enabled {
+            return Ok(());
+        }
+        current.enabled = false;
+        current.disabled_reason = Some(reason.to_owned());
+        current.version += 1;
+        current.updated_at = self.backend.clock.now();
+        match self.backend.connectors.update_connector(&current).await {
+            Ok(()) | Err(StoreError::Conflict(_)) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        self.invalidate();
+        // The operational event: a structured log line operators alert on.
+        tracing::warn!(event = "connector.disabled", connector_id = %connector.id, reason, "connector disabled");
+        Ok(())
+    }
+
+    fn schedule(&self, connector: &Connector) -> Vec<Duration> {
+        match &self.config.schedule_override {
+            Some(s) => s.clone(),
+            None => connector.retry.schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
+        }
+    }
+
+    /// Calls a connector now and returns its answer (flow steps); the call is logged as a
+    /// delivery but not retried.
+    pub async fn invoke(
+        &self,
+        connector_id: &ConnectorId,
+        event: &OutboundEvent,
+    ) -> Result<Option<ImmediateResult>, IntakeError> {
+        event.validate().map_err(|e| IntakeError::Invalid(e.to_string()))?;
+        let Some(entry) = self.connector(connector_id).await? else { return Ok(None) };
+        let (connector, secrets) = (&entry.0, &entry.1);
+        let now = self.backend.clock.now();
+        let mut record = DeliveryRecord {
+            id: delivery_id(&event.id, connector_id),
+            connector_id: *connector_id,
+            event: event.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let resp = match prepare(connector, secrets, &record, now) {
+            Ok(req) => self.client.send(req).await,
+            Err(e) => return Err(IntakeError::Invalid(e)),
+        };
+        record.attempts.push(attempt_of(&resp, now));
+        record.status = if resp.status.is_some_and(|s| (200..300).contains(&s)) {
+            DeliveryStatus::Succeeded
+        } else {
+            DeliveryStatus::Failed
+        };
+        self.backend.deliveries.put_delivery(&record).await?;
+        Ok(Some(ImmediateResult {
+            delivery_id: record.id,
+            status: resp.status,
+            headers: resp.headers.into_iter().collect(),
+            body: resp.body,
+            error: resp.error,
+            latency_ms: resp.latency.as_millis() as u64,
+        }))
+    }
+
+    /// Queues a delivery again from the start (operator's redeliver).
+    pub async fn redeliver(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
+        let Some(mut record) = self.backend.deliveries.get_delivery(id).await? else { return Ok(None) };
+        let now = self.backend.clock.now();
+        record.status = DeliveryStatus::Pending;
+        record.next_attempt_at = Some(now);
+        record.updated_at = now;
+        self.backend.deliveries.put_delivery(&record).await?;
+        self.send(&[message(record.id, None, Duration::ZERO)]).await?;
+        Ok(Some(record))
+    }
+}
+
+fn message(id: DeliveryId, not_before: Option<DateTime<Utc>>, delay: Duration) -> OutgoingMessage {
+    let body =
+        serde_json::to_string(&DeliveryMessage { kind: DeliveryMessageType::Delivery, delivery_id: id, not_before })
+            .expect("a delivery message serializes");
+    OutgoingMessage { body, delay: delay.min(MAX_DELAY), ..OutgoingMessage::default() }
+}
+
+/// ±20% so retries of many deliveries do not arrive together.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(rand::rng().random_range(0.8..=1.2))
+}
+
+/// `Retry-After` in seconds (an HTTP date is not honoured; the schedule applies).
+fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
+    resp.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn attempt_of(resp: &OutboundResponse, at: DateTime<Utc>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        at,
+        status: resp.status,
+        latency_ms: resp.latency.as_millis() as u64,
+        error: resp.error.clone(),
+        response: (!resp.body.is_empty()).then(|| resp.body.clone()),
+    }
+}
+
+/// Builds the request for one attempt: body, content type, custom headers, auth, the
+/// stable `webhook-id`, and the signature over the exact body bytes.
+pub fn prepare(
+    connector: &Connector,
+    secrets: &ConnectorSecrets,
+    record: &DeliveryRecord,
+    now: DateTime<Utc>,
+) -> Result<OutboundRequest, String> {
+    let credential = || secrets.credential.as_ref().map(|c| c.expose()).ok_or("the connector has no credential");
+    let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
+    let mut body_value = serde_json::to_value(&record.event).map_err(|e| e.to_string())?;
+    let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
+    headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+    match &connector.auth {
+        ConnectorAuth::None => {}
+        ConnectorAuth::Bearer => headers.push(("authorization".into(), format!("Bearer {}", credential()?))),
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Header } => {
+            headers.push((key.to_ascii_lowercase(), credential()?.to_owned()))
+        }
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Query } => {
+            url.query_pairs_mut().append_pair(key, credential()?);
+        }
+        ConnectorAuth::Basic { username } => {
+            let pair = format!("{username}:{}", credential()?);
+            headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
+        }
+        ConnectorAuth::ClientSecret => {
+            if let Some(obj) = body_value.as_object_mut() {
+                obj.insert("clientSecret".into(), serde_json::Value::String(credential()?.to_owned()));
+            }
+        }
+    }
+    let body = serde_json::to_vec(&body_value).map_err(|e| e.to_string())?;
+    let id = record.id.to_string();
+    headers.push(("webhook-id".into(), id.clone()));
+    if let Some(scheme) = connector.signing {
+        let secret = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
+        for (k, v) in signing::sign(scheme, secret, &id, now.timestamp(), &body)? {
+            headers.retain(|(h, _)| h != k);
+            headers.push((k.to_owned(), v));
+        }
+    }
+    let method = match connector.method {
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+    };
+    Ok(OutboundRequest {
+        method,
+        url,
+        headers,
+        body,
+        timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
+        trust_any_certificate: connector.trust_any_certificate,
+    })
+}
+
+/// Handles one invocation of the dispatch function, whatever its source (see
+/// [`sources::DispatchInput`]). SQS and Kinesis batches answer with their partial batch
+/// failures; direct batches and EventBridge with the delivery ids; immediate calls with the
+/// endpoint's answer.
+pub async fn handle_invocation(
+    dispatcher: &Dispatcher,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, InvocationError> {
+    use sources::DispatchInput;
+    let json = |v: &dyn erased::Ser| v.to_json();
+    match DispatchInput::detect(input).map_err(|e| InvocationError::Input(e.to_string()))? {
+        DispatchInput::Sqs(event) => Ok(json(&dispatcher.handle_sqs(event).await)),
+        DispatchInput::Batch(events) => {
+            let ids = dispatcher.intake(&events).await?;
+            Ok(serde_json::json!({ "deliveries": ids }))
+        }
+        DispatchInput::EventBridge(event) => {
+            let ids = dispatcher.intake(std::slice::from_ref(&event)).await?;
+            Ok(serde_json::json!({ "deliveries": ids }))
+        }
+        DispatchInput::Kinesis(batch) => {
+            let mut failures = Vec::new();
+            for r in batch.records {
+                let seq = r.kinesis.sequence_number.clone();
+                let taken = match serde_json::from_slice::<OutboundEvent>(&r.kinesis.data) {
+                    Ok(e) => dispatcher.intake(std::slice::from_ref(&e)).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("record is not an event: {e}")),
+                };
+                if let Err(e) = taken {
+                    tracing::warn!(sequence_number = %seq, error = %e, "kinesis record failed");
+                    failures.push(serde_json::json!({ "itemIdentifier": seq }));
+                }
+            }
+            Ok(serde_json::json!({ "batchItemFailures": failures }))
+        }
+        DispatchInput::Immediate { connector_id, event } => match dispatcher.invoke(&connector_id, &event).await? {
+            Some(result) => Ok(json(&result)),
+            None => Err(InvocationError::Input(format!("connector {connector_id} does not exist"))),
+        },
+    }
+}
+
+/// What a direct invocation fails with (the Lambda runtime reports it to the caller).
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("invalid input: {0}")]
+    Input(String),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+}
+
+mod erased {
+    /// Serializes any response to JSON (responses are plain data; this cannot fail).
+    pub trait Ser {
+        fn to_json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}

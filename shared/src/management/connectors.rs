@@ -1,0 +1,462 @@
+//! Connectors and deliveries: CRUD, the signing secret, immediate calls, the delivery log
+//! and redelivery.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiQuery, ManagementState};
+use crate::dispatch::{ImmediateResult, IntakeError, connector_secret_name, signing};
+use crate::domain::{
+    Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord, DeliveryStatus,
+    EndpointUrl, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme,
+};
+use crate::error::{ApiError, Conflict, StoreError};
+use crate::ports::{DeliveryFilter, PageRequest};
+use crate::secret::SecretString;
+
+type St = State<Arc<ManagementState>>;
+
+pub(super) fn routes() -> Router<Arc<ManagementState>> {
+    Router::new()
+        .route("/v1/connectors", post(create).get(list))
+        .route("/v1/connectors/{id}", get(read).patch(update).delete(remove))
+        .route("/v1/connectors/{id}/signing-secret", get(signing_secret))
+        .route("/v1/connectors/{id}/invoke", post(invoke))
+        .route("/v1/deliveries", get(list_deliveries))
+        .route("/v1/deliveries/{id}", get(read_delivery))
+        .route("/v1/deliveries/{id}/redeliver", post(redeliver))
+}
+
+/// Auth as given by the caller, secrets included.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
+enum AuthInput {
+    None,
+    Bearer {
+        token: SecretString,
+    },
+    ApiKey {
+        key: String,
+        value: SecretString,
+        #[serde(rename = "in", default)]
+        placement: KeyPlacement,
+    },
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+    ClientSecret {
+        secret: SecretString,
+    },
+}
+
+impl AuthInput {
+    /// The public half and the credential, validated.
+    fn split(self) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
+        let bad = |m: &str| ApiError::bad_request("VALIDATION_FAILED", m.to_owned());
+        Ok(match self {
+            AuthInput::None => (ConnectorAuth::None, None),
+            AuthInput::Bearer { token } => {
+                if token.expose().is_empty() {
+                    return Err(bad("auth.token: must not be empty"));
+                }
+                (ConnectorAuth::Bearer, Some(token))
+            }
+            AuthInput::ApiKey { key, value, placement } => {
+                if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
+                    return Err(bad("auth.key: must be a valid header or parameter name"));
+                }
+                (ConnectorAuth::ApiKey { key, placement }, Some(value))
+            }
+            AuthInput::Basic { username, password } => {
+                if username.is_empty() || username.chars().count() > 100 || username.contains(':') {
+                    return Err(bad("auth.username: must be 1 to 100 characters without ':'"));
+                }
+                if password.expose().is_empty() || password.expose().chars().count() > 100 {
+                    return Err(bad("auth.password: must be 1 to 100 characters"));
+                }
+                (ConnectorAuth::Basic { username }, Some(password))
+            }
+            AuthInput::ClientSecret { secret } => {
+                if secret.expose().is_empty() || secret.expose().chars().count() > 250 {
+                    return Err(bad("auth.secret: must be 1 to 250 characters"));
+                }
+                (ConnectorAuth::ClientSecret, Some(secret))
+            }
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SigningInput {
+    scheme: SigningScheme,
+    /// Given, or generated when omitted.
+    secret: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateConnector {
+    name: ConnectorName,
+    #[serde(default)]
+    description: String,
+    base_url: EndpointUrl,
+    #[serde(default)]
+    method: HttpMethod,
+    #[serde(default)]
+    path: String,
+    auth: Option<AuthInput>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    signing: Option<SigningInput>,
+    #[serde(default)]
+    trust_any_certificate: bool,
+    #[serde(default)]
+    event_types: Vec<String>,
+    timeout_ms: Option<u64>,
+    retry: Option<RetryPolicy>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateConnector {
+    name: Option<ConnectorName>,
+    description: Option<String>,
+    base_url: Option<EndpointUrl>,
+    method: Option<HttpMethod>,
+    path: Option<String>,
+    auth: Option<AuthInput>,
+    headers: Option<BTreeMap<String, String>>,
+    /// `null` removes signing.
+    #[serde(default, deserialize_with = "some")]
+    signing: Option<Option<SigningInput>>,
+    trust_any_certificate: Option<bool>,
+    event_types: Option<Vec<String>>,
+    timeout_ms: Option<u64>,
+    retry: Option<RetryPolicy>,
+    enabled: Option<bool>,
+}
+
+fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningView {
+    scheme: SigningScheme,
+}
+
+/// A connector as the API shows it: never a credential or the signing secret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectorView {
+    id: ConnectorId,
+    name: ConnectorName,
+    description: String,
+    base_url: EndpointUrl,
+    method: HttpMethod,
+    path: String,
+    auth: ConnectorAuth,
+    headers: BTreeMap<String, String>,
+    signing: Option<SigningView>,
+    trust_any_certificate: bool,
+    /// True when certificates are not verified: anyone on the path can read and change the traffic.
+    insecure: bool,
+    event_types: Vec<String>,
+    timeout_ms: u64,
+    retry: RetryPolicy,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Connector> for ConnectorView {
+    fn from(c: Connector) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            base_url: c.base_url,
+            method: c.method,
+            path: c.path,
+            auth: c.auth,
+            headers: c.headers,
+            signing: c.signing.map(|scheme| SigningView { scheme }),
+            trust_any_certificate: c.trust_any_certificate,
+            insecure: c.trust_any_certificate,
+            event_types: c.event_types,
+            timeout_ms: c.timeout_ms,
+            retry: c.retry,
+            enabled: c.enabled,
+            disabled_reason: c.disabled_reason,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeliveryQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+    connector_id: Option<ConnectorId>,
+    status: Option<DeliveryStatus>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("CONNECTOR_NOT_FOUND", "no such connector")
+}
+
+fn validate(c: &Connector) -> Result<(), ApiError> {
+    for (k, v) in &c.headers {
+        if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
+            return Err(ApiError::bad_request("VALIDATION_FAILED", format!("headers.{k}: not a valid header")));
+        }
+    }
+    if !(100..=60_000).contains(&c.timeout_ms) {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "timeoutMs: must be 100 to 60000"));
+    }
+    if c.retry.schedule_secs.len() > 20 {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "retry.scheduleSecs: at most 20 retries"));
+    }
+    Ok(())
+}
+
+fn name_taken(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(Conflict::NameTaken) => {
+            ApiError::conflict("NAME_TAKEN", "a connector with this name exists")
+        }
+        other => other.into(),
+    }
+}
+
+async fn load(st: &ManagementState, id: &str) -> Result<Connector, ApiError> {
+    let id = ConnectorId::parse(id).map_err(|_| not_found())?;
+    st.backend.connectors.get_connector(&id).await?.ok_or_else(not_found)
+}
+
+async fn load_secrets(st: &ManagementState, id: &ConnectorId) -> Result<ConnectorSecrets, ApiError> {
+    match st.backend.secrets.get_secret(&connector_secret_name(id)).await? {
+        Some(s) => ConnectorSecrets::from_secret(&s).map_err(|e| ApiError::Internal(Box::new(e))),
+        None => Ok(ConnectorSecrets::default()),
+    }
+}
+
+fn warn_insecure(c: &Connector) {
+    if c.trust_any_certificate {
+        tracing::warn!(connector_id = %c.id, "connector trusts any certificate: its traffic is not protected by TLS verification");
+    }
+}
+
+async fn create(
+    State(st): St,
+    ApiJson(req): ApiJson<CreateConnector>,
+) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
+    let now = st.backend.clock.now();
+    let (auth, credential) = req.auth.unwrap_or(AuthInput::None).split()?;
+    let signing_secret =
+        req.signing.as_ref().map(|s| s.secret.clone().unwrap_or_else(|| signing::generate_secret(s.scheme)));
+    let connector = Connector {
+        id: ConnectorId::generate(),
+        name: req.name,
+        description: req.description,
+        base_url: req.base_url,
+        method: req.method,
+        path: req.path,
+        auth,
+        headers: req.headers,
+        signing: req.signing.map(|s| s.scheme),
+        trust_any_certificate: req.trust_any_certificate,
+        event_types: req.event_types,
+        timeout_ms: req.timeout_ms.unwrap_or(10_000),
+        retry: req.retry.unwrap_or_default(),
+        enabled: req.enabled.unwrap_or(true),
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    validate(&connector)?;
+    let secrets = ConnectorSecrets { credential, signing_secret };
+    let name = connector_secret_name(&connector.id);
+    st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
+    if let Err(e) = st.backend.connectors.create_connector(&connector).await {
+        let _ = st.backend.secrets.delete_secret(&name).await;
+        return Err(name_taken(e));
+    }
+    st.dispatcher.invalidate();
+    warn_insecure(&connector);
+    Ok((StatusCode::CREATED, Json(connector.into())))
+}
+
+async fn list(State(st): St, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ListPage<ConnectorView>>, ApiError> {
+    let page = st
+        .backend
+        .connectors
+        .list_connectors(PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) })
+        .await?;
+    Ok(Json(ListPage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next }))
+}
+
+async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<ConnectorView>, ApiError> {
+    Ok(Json(load(&st, &id).await?.into()))
+}
+
+async fn update(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateConnector>,
+) -> Result<Json<ConnectorView>, ApiError> {
+    let mut c = load(&st, &id).await?;
+    let mut secrets = load_secrets(&st, &c.id).await?;
+    let mut secrets_changed = false;
+    if let Some(v) = req.name {
+        c.name = v;
+    }
+    if let Some(v) = req.description {
+        c.description = v;
+    }
+    if let Some(v) = req.base_url {
+        c.base_url = v;
+    }
+    if let Some(v) = req.method {
+        c.method = v;
+    }
+    if let Some(v) = req.path {
+        c.path = v;
+    }
+    if let Some(auth) = req.auth {
+        let (auth, credential) = auth.split()?;
+        c.auth = auth;
+        secrets.credential = credential;
+        secrets_changed = true;
+    }
+    if let Some(v) = req.headers {
+        c.headers = v;
+    }
+    if let Some(signing) = req.signing {
+        c.signing = signing.as_ref().map(|s| s.scheme);
+        secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
+        secrets_changed = true;
+    }
+    if let Some(v) = req.trust_any_certificate {
+        c.trust_any_certificate = v;
+    }
+    if let Some(v) = req.event_types {
+        c.event_types = v;
+    }
+    if let Some(v) = req.timeout_ms {
+        c.timeout_ms = v;
+    }
+    if let Some(v) = req.retry {
+        c.retry = v;
+    }
+    if let Some(v) = req.enabled {
+        c.enabled = v;
+        if v {
+            c.disabled_reason = None;
+        }
+    }
+    validate(&c)?;
+    c.version += 1;
+    c.updated_at = st.backend.clock.now();
+    if secrets_changed {
+        st.backend.secrets.put_secret(&connector_secret_name(&c.id), &secrets.to_secret()).await?;
+    }
+    st.backend.connectors.update_connector(&c).await.map_err(name_taken)?;
+    st.dispatcher.invalidate();
+    warn_insecure(&c);
+    Ok(Json(c.into()))
+}
+
+async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let c = load(&st, &id).await?;
+    st.backend.connectors.delete_connector(&c.id).await?;
+    st.backend.secrets.delete_secret(&connector_secret_name(&c.id)).await?;
+    st.dispatcher.invalidate();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct SecretView {
+    secret: String,
+}
+
+/// The one endpoint that exists to show the signing secret.
+async fn signing_secret(State(st): St, Path(id): Path<String>) -> Result<Json<SecretView>, ApiError> {
+    let c = load(&st, &id).await?;
+    let secrets = load_secrets(&st, &c.id).await?;
+    let secret = secrets
+        .signing_secret
+        .ok_or_else(|| ApiError::not_found("SIGNING_NOT_CONFIGURED", "the connector does not sign its requests"))?;
+    Ok(Json(SecretView { secret: secret.expose().to_owned() }))
+}
+
+async fn invoke(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiJson(event): ApiJson<OutboundEvent>,
+) -> Result<Json<ImmediateResult>, ApiError> {
+    let c = load(&st, &id).await?;
+    match st.dispatcher.invoke(&c.id, &event).await {
+        Ok(Some(result)) => Ok(Json(result)),
+        Ok(None) => Err(not_found()),
+        Err(IntakeError::Invalid(m)) => Err(ApiError::bad_request("INVALID_EVENT", m)),
+        Err(IntakeError::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn list_deliveries(
+    State(st): St,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> Result<Json<ListPage<DeliveryRecord>>, ApiError> {
+    let filter = DeliveryFilter { connector: q.connector_id, status: q.status };
+    let page = st
+        .backend
+        .deliveries
+        .list_deliveries(&filter, PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) })
+        .await?;
+    Ok(Json(ListPage { items: page.items, next_cursor: page.next }))
+}
+
+fn delivery_not_found() -> ApiError {
+    ApiError::not_found("DELIVERY_NOT_FOUND", "no such delivery")
+}
+
+async fn read_delivery(State(st): St, Path(id): Path<String>) -> Result<Json<DeliveryRecord>, ApiError> {
+    let id = DeliveryId::parse(&id).map_err(|_| delivery_not_found())?;
+    st.backend.deliveries.get_delivery(&id).await?.map(Json).ok_or_else(delivery_not_found)
+}
+
+async fn redeliver(State(st): St, Path(id): Path<String>) -> Result<(StatusCode, Json<DeliveryRecord>), ApiError> {
+    let id = DeliveryId::parse(&id).map_err(|_| delivery_not_found())?;
+    let record = st.dispatcher.redeliver(&id).await?.ok_or_else(delivery_not_found)?;
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
