@@ -317,6 +317,101 @@ pub async fn fifo_queues_order_and_deduplicate(b: &Backend) {
     assert!(b.queues.receive(&q, 10, Duration::from_secs(30), Duration::from_millis(500)).await.unwrap().is_empty());
 }
 
+fn connector(name: &str) -> Connector {
+    let now = Utc::now();
+    Connector {
+        id: ConnectorId::generate(),
+        name: ConnectorName::parse(name).unwrap(),
+        description: String::new(),
+        base_url: EndpointUrl::parse("https://example.com").unwrap(),
+        method: HttpMethod::Post,
+        path: "/hook".into(),
+        auth: ConnectorAuth::ApiKey { key: "X-Key".into(), placement: KeyPlacement::Query },
+        headers: [("X-A".to_owned(), "1".to_owned())].into(),
+        signing: Some(SigningScheme::StandardWebhooks),
+        trust_any_certificate: false,
+        event_types: vec!["audit.*".into()],
+        timeout_ms: 5000,
+        retry: RetryPolicy::default(),
+        enabled: true,
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+pub async fn connectors_unique_names_and_versions(b: &Backend) {
+    let mut c = connector(&unique("sink"));
+    b.connectors.create_connector(&c).await.unwrap();
+    assert_eq!(b.connectors.get_connector(&c.id).await.unwrap().as_ref(), Some(&c));
+    assert!(matches!(b.connectors.create_connector(&c).await, Err(StoreError::Conflict(Conflict::AlreadyExists))));
+    let twin = connector(c.name.as_str());
+    assert!(matches!(b.connectors.create_connector(&twin).await, Err(StoreError::Conflict(Conflict::NameTaken))));
+    c.version = 2;
+    c.enabled = false;
+    c.name = ConnectorName::parse(&unique("renamed")).unwrap();
+    b.connectors.update_connector(&c).await.unwrap();
+    assert!(matches!(b.connectors.update_connector(&c).await, Err(StoreError::Conflict(Conflict::VersionMismatch))));
+    // The old name is free after the rename.
+    b.connectors.create_connector(&twin).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = b.connectors.list_connectors(PageRequest { cursor, limit: 1 }).await.unwrap();
+        seen.extend(page.items.into_iter().map(|c| c.id));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert!(seen.contains(&c.id) && seen.contains(&twin.id));
+    b.connectors.delete_connector(&c.id).await.unwrap();
+    assert!(b.connectors.get_connector(&c.id).await.unwrap().is_none());
+    assert!(matches!(b.connectors.delete_connector(&c.id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn deliveries_log_and_filters(b: &Backend) {
+    let connector_id = ConnectorId::generate();
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let event = OutboundEvent {
+            id: format!("evt-{i}"),
+            kind: "audit.x".into(),
+            occurred_at: Utc::now(),
+            source: "s".into(),
+            data: serde_json::json!({"deep": {"list": [1, "two", null, {"k": ""}]}, "empty": ""}),
+        };
+        let d = DeliveryRecord {
+            id: delivery_id(&event.id, &connector_id),
+            connector_id,
+            event,
+            status: DeliveryStatus::Pending,
+            attempts: vec![],
+            next_attempt_at: None,
+            created_at: Utc::now() + chrono::Duration::milliseconds(i),
+            updated_at: Utc::now(),
+        };
+        b.deliveries.create_delivery(&d).await.unwrap();
+        made.push(d);
+    }
+    assert!(matches!(b.deliveries.create_delivery(&made[0]).await, Err(StoreError::Conflict(Conflict::AlreadyExists))));
+    let mut done = made[1].clone();
+    done.status = DeliveryStatus::Succeeded;
+    done.attempts.push(DeliveryAttempt { at: Utc::now(), status: Some(200), latency_ms: 3, error: None, response: Some("ok".into()) });
+    b.deliveries.put_delivery(&done).await.unwrap();
+    assert_eq!(b.deliveries.get_delivery(&done.id).await.unwrap().as_ref(), Some(&done));
+
+    let filter = hookbridge::ports::DeliveryFilter { connector: Some(connector_id), status: None };
+    let first = b.deliveries.list_deliveries(&filter, PageRequest { cursor: None, limit: 2 }).await.unwrap();
+    assert_eq!(first.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![made[2].id, made[1].id], "newest first");
+    let rest = b.deliveries.list_deliveries(&filter, PageRequest { cursor: first.next, limit: 2 }).await.unwrap();
+    assert_eq!(rest.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![made[0].id]);
+    let ok = hookbridge::ports::DeliveryFilter { connector: Some(connector_id), status: Some(DeliveryStatus::Succeeded) };
+    let page = b.deliveries.list_deliveries(&ok, PageRequest { cursor: None, limit: 10 }).await.unwrap();
+    assert_eq!(page.items, vec![done]);
+}
+
 /// Runs every contract test against one backend constructor.
 macro_rules! contract_suite {
     ($make:expr) => {
@@ -330,7 +425,9 @@ macro_rules! contract_suite {
             dedup_claims,
             queues_visibility_receive_count_and_dead_letter,
             queues_delay,
-            fifo_queues_order_and_deduplicate
+            fifo_queues_order_and_deduplicate,
+            connectors_unique_names_and_versions,
+            deliveries_log_and_filters
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
