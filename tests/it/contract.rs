@@ -398,7 +398,13 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
     assert!(matches!(b.deliveries.create_delivery(&made[0]).await, Err(StoreError::Conflict(Conflict::AlreadyExists))));
     let mut done = made[1].clone();
     done.status = DeliveryStatus::Succeeded;
-    done.attempts.push(DeliveryAttempt { at: Utc::now(), status: Some(200), latency_ms: 3, error: None, response: Some("ok".into()) });
+    done.attempts.push(DeliveryAttempt {
+        at: Utc::now(),
+        status: Some(200),
+        latency_ms: 3,
+        error: None,
+        response: Some("ok".into()),
+    });
     b.deliveries.put_delivery(&done).await.unwrap();
     assert_eq!(b.deliveries.get_delivery(&done.id).await.unwrap().as_ref(), Some(&done));
 
@@ -407,7 +413,8 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
     assert_eq!(first.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![made[2].id, made[1].id], "newest first");
     let rest = b.deliveries.list_deliveries(&filter, PageRequest { cursor: first.next, limit: 2 }).await.unwrap();
     assert_eq!(rest.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![made[0].id]);
-    let ok = hookbridge::ports::DeliveryFilter { connector: Some(connector_id), status: Some(DeliveryStatus::Succeeded) };
+    let ok =
+        hookbridge::ports::DeliveryFilter { connector: Some(connector_id), status: Some(DeliveryStatus::Succeeded) };
     let page = b.deliveries.list_deliveries(&ok, PageRequest { cursor: None, limit: 10 }).await.unwrap();
     assert_eq!(page.items, vec![done]);
 }

@@ -150,43 +150,11 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     let (backend, _local_queues) = hookbridge::backend::local::open(&config.data_dir)?;
     let admin_token = admin_token(&config)?;
 
-    let dlq = backend
-        .queues
-        .create_queue(&QueueSpec {
-            name: EVENTS_DLQ.into(),
-            visibility_timeout: config.visibility,
-            max_receives: 0,
-            dead_letter: None,
-        })
-        .await?;
-    let events = backend
-        .queues
-        .create_queue(&QueueSpec {
-            name: EVENTS_QUEUE.into(),
-            visibility_timeout: config.visibility,
-            max_receives: config.max_receives,
-            dead_letter: Some(dlq),
-        })
-        .await?;
+    let (events, _) =
+        queue_with_dlq(&backend, EVENTS_QUEUE, EVENTS_DLQ, config.max_receives, config.visibility).await?;
     let queue_refs = QueueRefs { events: events.clone() };
-    let dispatch_dlq = backend
-        .queues
-        .create_queue(&QueueSpec {
-            name: DISPATCH_DLQ.into(),
-            visibility_timeout: config.visibility,
-            max_receives: 0,
-            dead_letter: None,
-        })
-        .await?;
-    let deliveries = backend
-        .queues
-        .create_queue(&QueueSpec {
-            name: DISPATCH_QUEUE.into(),
-            visibility_timeout: config.visibility,
-            max_receives: 20,
-            dead_letter: Some(dispatch_dlq.clone()),
-        })
-        .await?;
+    let (deliveries, dispatch_dlq) =
+        queue_with_dlq(&backend, DISPATCH_QUEUE, DISPATCH_DLQ, 20, config.visibility).await?;
     let client = OutboundClient::new(config.allow_targets.clone()).map_err(|e| StartError::Client(e.to_string()))?;
     let dispatcher = Arc::new(Dispatcher::new(
         backend.clone(),
@@ -276,6 +244,25 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     }
 
     Ok(Running { addr, admin_token, public_url, backend, allow_targets: config.allow_targets, stop, tasks })
+}
+
+/// Creates a queue and its dead-letter queue (messages move there after `max_receives`).
+async fn queue_with_dlq(
+    backend: &hookbridge::Backend,
+    name: &str,
+    dlq: &str,
+    max_receives: u32,
+    visibility: Duration,
+) -> Result<(QueueRef, QueueRef), StoreError> {
+    let spec = |name: &str, max_receives, dead_letter| QueueSpec {
+        name: name.to_owned(),
+        visibility_timeout: visibility,
+        max_receives,
+        dead_letter,
+    };
+    let dlq = backend.queues.create_queue(&spec(dlq, 0, None)).await?;
+    let queue = backend.queues.create_queue(&spec(name, max_receives, Some(dlq.clone()))).await?;
+    Ok((queue, dlq))
 }
 
 /// Makes the socket's peer address known to the ingress (for `X-Forwarded-For`).
