@@ -101,6 +101,16 @@ impl ApiError {
     }
 }
 
+/// Gives the outermost router JSON answers for unknown paths (404 `NOT_FOUND`) and known
+/// paths with another method (405 `METHOD_NOT_ALLOWED`). Applied once, after merging.
+pub fn with_json_fallbacks(router: axum::Router) -> axum::Router {
+    router
+        .method_not_allowed_fallback(|| async {
+            ApiError::client(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this method is not allowed here")
+        })
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+}
+
 impl From<ParseError> for ApiError {
     fn from(e: ParseError) -> Self {
         ApiError::bad_request("VALIDATION_FAILED", e.to_string())

@@ -45,21 +45,21 @@ impl AwsApp {
 
     /// The ingress router; `events_queue` is the events queue URL.
     pub fn ingress(&self, events_queue: QueueRef) -> Router {
-        ingress::router(Arc::new(IngressState {
+        crate::error::with_json_fallbacks(ingress::router(Arc::new(IngressState {
             backend: self.backend.clone(),
             cache: self.cache.clone(),
             queues: QueueRefs { events: events_queue },
             config: IngressConfig { max_body_bytes: self.common.max_body_bytes, ..IngressConfig::default() },
-        }))
+        })))
     }
 
     pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>) -> Router {
-        management::router(Arc::new(ManagementState {
+        crate::error::with_json_fallbacks(management::router(Arc::new(ManagementState {
             backend: self.backend.clone(),
             dispatcher,
             cache: self.cache.clone(),
             config,
-        }))
+        })))
     }
 
     pub fn fanout(&self, config: FanoutConfig) -> Fanout {

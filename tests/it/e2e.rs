@@ -156,6 +156,14 @@ async fn ingress_statuses_for_generic() {
     assert_eq!(STANDARD.decode(m["rawBody"].as_str().unwrap()).unwrap(), exact);
     assert_eq!(m["webhookMessage"]["payload"].as_str().unwrap().as_bytes(), &exact[..]);
 
+    // Other methods and unknown paths answer JSON too.
+    let r = app.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "METHOD_NOT_ALLOWED");
+    let r = app.http.post(format!("{}/nope", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "NOT_FOUND");
+
     // Rejected requests started nothing.
     assert!(app.receive("status-starts", 10, 0).await.is_empty());
     app.stop().await;

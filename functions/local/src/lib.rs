@@ -13,13 +13,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hookbridge::config::{CommonConfig, ConfigError, number, optional};
 use hookbridge::dispatch::{AllowList, DispatchConfig, Dispatcher, OutboundClient, parse_schedule};
 use hookbridge::domain::QueueRef;
-use hookbridge::error::{ApiError, StoreError};
+use hookbridge::error::{StoreError, with_json_fallbacks};
 use hookbridge::fanout::{Fanout, FanoutConfig};
 use hookbridge::ingress::{self, ClientAddr, IngressConfig, IngressState};
 use hookbridge::management::{self, ManagementConfig, ManagementState};
@@ -186,12 +186,13 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
             admin_token: Some(admin_token.clone()),
         },
     });
-    let app = Router::new()
-        .merge(ingress::router(ingress))
-        .merge(management::router(management.clone()))
-        .merge(local_routes::router(management))
-        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route").into_response() })
-        .layer(middleware::from_fn(client_addr));
+    let app = with_json_fallbacks(
+        Router::new()
+            .merge(ingress::router(ingress))
+            .merge(management::router(management.clone()))
+            .merge(local_routes::router(management)),
+    )
+    .layer(middleware::from_fn(client_addr));
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
