@@ -3,5 +3,6 @@
 mod aws_pipeline;
 mod contract;
 mod dispatch;
+mod dispatch_sources;
 mod e2e;
 mod fanout;
