@@ -45,10 +45,10 @@ impl RegistrationCache {
     /// The registration, or `None` if the webhook (or its secrets) does not exist. Misses are
     /// cached too, so unknown ids do not each cost a lookup.
     pub async fn get(&self, backend: &Backend, id: &WebhookId) -> Result<Option<Arc<Registration>>, StoreError> {
-        if let Some((at, reg)) = self.entries.lock().expect("cache").get(id) {
-            if at.elapsed() < self.ttl {
-                return Ok(reg.clone());
-            }
+        if let Some((at, reg)) = self.entries.lock().expect("cache").get(id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(reg.clone());
         }
         let reg = load(backend, id).await?.map(Arc::new);
         let mut entries = self.entries.lock().expect("cache");

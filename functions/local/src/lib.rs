@@ -280,10 +280,10 @@ fn admin_token(config: &LocalConfig) -> Result<SecretString, StartError> {
         return Ok(SecretString::new(t.clone()));
     }
     let path = config.data_dir.join("admin-token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        if !t.trim().is_empty() {
-            return Ok(SecretString::new(t.trim().to_owned()));
-        }
+    if let Ok(t) = std::fs::read_to_string(&path)
+        && !t.trim().is_empty()
+    {
+        return Ok(SecretString::new(t.trim().to_owned()));
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);

@@ -72,10 +72,10 @@ impl OutboundClient {
         // Literal addresses never reach the resolver: check them here.
         if let Some(host) = req.url.host_str() {
             let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok();
-            if let Some(ip) = literal {
-                if let Err(e) = check(ip, &self.allow) {
-                    return fail(e.to_string(), true);
-                }
+            if let Some(ip) = literal
+                && let Err(e) = check(ip, &self.allow)
+            {
+                return fail(e.to_string(), true);
             }
         }
         let client = if req.trust_any_certificate { &self.insecure } else { &self.verified };
@@ -86,7 +86,7 @@ impl OutboundClient {
         let mut resp = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
-                let blocked = std::error::Error::source(&e).is_some_and(|s| error_chain_has_blocked(s));
+                let blocked = std::error::Error::source(&e).is_some_and(error_chain_has_blocked);
                 return fail(describe(&e), blocked);
             }
         };

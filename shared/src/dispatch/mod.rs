@@ -128,10 +128,10 @@ impl Dispatcher {
     }
 
     async fn all_connectors(&self) -> Result<Arc<Vec<Connector>>, StoreError> {
-        if let Some((at, list)) = self.listing.lock().expect("cache").as_ref() {
-            if at.elapsed() < self.config.cache_ttl {
-                return Ok(list.clone());
-            }
+        if let Some((at, list)) = self.listing.lock().expect("cache").as_ref()
+            && at.elapsed() < self.config.cache_ttl
+        {
+            return Ok(list.clone());
         }
         let mut all = Vec::new();
         let mut cursor = None;
@@ -149,10 +149,10 @@ impl Dispatcher {
     }
 
     async fn connector(&self, id: &ConnectorId) -> Result<Option<Arc<(Connector, ConnectorSecrets)>>, StoreError> {
-        if let Some((at, c)) = self.connectors.lock().expect("cache").get(id) {
-            if at.elapsed() < self.config.cache_ttl {
-                return Ok(c.clone());
-            }
+        if let Some((at, c)) = self.connectors.lock().expect("cache").get(id)
+            && at.elapsed() < self.config.cache_ttl
+        {
+            return Ok(c.clone());
         }
         let loaded = match self.backend.connectors.get_connector(id).await? {
             None => None,

@@ -60,12 +60,11 @@ pub fn payload_from_body(content_type: Option<&str>, body: &[u8]) -> Result<Box<
         return RawValue::from_string(text.to_owned()).map_err(|e| PayloadError::InvalidJson(e.to_string()));
     }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if matches!(first, Some(b'{') | Some(b'[')) {
-        if let Ok(text) = std::str::from_utf8(body) {
-            if let Ok(raw) = RawValue::from_string(text.to_owned()) {
-                return Ok(raw);
-            }
-        }
+    if matches!(first, Some(b'{') | Some(b'['))
+        && let Ok(text) = std::str::from_utf8(body)
+        && let Ok(raw) = RawValue::from_string(text.to_owned())
+    {
+        return Ok(raw);
     }
     let text = String::from_utf8_lossy(body);
     let quoted = serde_json::to_string(&text).expect("a string serializes");

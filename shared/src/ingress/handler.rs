@@ -67,10 +67,10 @@ pub(super) async fn receive(
 ) -> Result<Json<Accepted>, ApiError> {
     let limit = st.config.max_body_bytes;
     // Refuse a declared oversize body before reading any of it.
-    if let Some(len) = req.headers().get(http::header::CONTENT_LENGTH) {
-        if len.to_str().ok().and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit));
-        }
+    if let Some(len) = req.headers().get(http::header::CONTENT_LENGTH)
+        && len.to_str().ok().and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > limit as u64)
+    {
+        return Err(too_large(limit));
     }
     let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
     let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;

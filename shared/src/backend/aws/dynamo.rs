@@ -451,11 +451,11 @@ fn delivery_item(d: &DeliveryRecord) -> Result<Item, StoreError> {
 }
 
 fn delivery_of(mut item: Item) -> Result<DeliveryRecord, StoreError> {
-    if let Some(AttributeValue::M(event)) = item.get_mut("event") {
-        if let Some(AttributeValue::S(data)) = event.remove("data") {
-            let value: serde_json::Value = serde_json::from_str(&data).map_err(StoreError::backend)?;
-            event.insert("data".into(), to_attribute(&value)?);
-        }
+    if let Some(AttributeValue::M(event)) = item.get_mut("event")
+        && let Some(AttributeValue::S(data)) = event.remove("data")
+    {
+        let value: serde_json::Value = serde_json::from_str(&data).map_err(StoreError::backend)?;
+        event.insert("data".into(), to_attribute(&value)?);
     }
     value_of(item)
 }

@@ -119,11 +119,11 @@ impl Queues for SqsQueues {
             .map_err(sdk_error)?;
         let mut results: Vec<Result<(), SendFailure>> = vec![Ok(()); messages.len()];
         for f in out.failed {
-            if let Ok(i) = f.id.parse::<usize>() {
-                if let Some(slot) = results.get_mut(i) {
-                    // A sender fault (bad message) will fail again; anything else may pass.
-                    *slot = Err(SendFailure { code: f.code, retryable: !f.sender_fault });
-                }
+            if let Ok(i) = f.id.parse::<usize>()
+                && let Some(slot) = results.get_mut(i)
+            {
+                // A sender fault (bad message) will fail again; anything else may pass.
+                *slot = Err(SendFailure { code: f.code, retryable: !f.sender_fault });
             }
         }
         Ok(results)

@@ -27,10 +27,10 @@ impl LocalRegistry {
 /// Tells a taken name (the UNIQUE index) from a taken id (the primary key) by SQLite's
 /// extended result code.
 fn classify(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
-            return StoreError::Conflict(Conflict::NameTaken);
-        }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    {
+        return StoreError::Conflict(Conflict::NameTaken);
     }
     e.into()
 }
