@@ -53,10 +53,11 @@ impl AwsApp {
         })))
     }
 
-    pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>) -> Router {
+    pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>, events_queue: QueueRef) -> Router {
         crate::error::with_json_fallbacks(management::router(Arc::new(ManagementState {
             backend: self.backend.clone(),
             dispatcher,
+            queues: QueueRefs { events: events_queue },
             cache: self.cache.clone(),
             config,
         })))

@@ -27,6 +27,17 @@ pub struct EventMessage {
     pub event: Option<EventEnvelope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_key: Option<String>,
+    /// For resume webhooks: the waiting instances this event resumes (taken at the door).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resume: Vec<ResumeTarget>,
+}
+
+/// An instance an event resumes, at one resume binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeTarget {
+    pub binding_id: BindingId,
+    pub process_instance_id: String,
 }
 
 /// Where an event's envelope is kept when it does not travel inline (and for replays).
@@ -38,6 +49,7 @@ pub fn event_blob_key(event: &EventId) -> String {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProcessMessageType {
     StartProcess,
+    ResumeProcess,
 }
 
 /// What a process starter receives. `deliveryId` is the same for the same (event,
@@ -51,7 +63,15 @@ pub struct ProcessMessage<'a> {
     pub event_id: EventId,
     pub webhook_id: WebhookId,
     pub binding_id: BindingId,
-    pub process_definition_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_definition_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_event_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_instance_id: Option<&'a str>,
+    /// Where the resumed instance stores the payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_message: Option<&'a WebhookMessage>,
     /// The request body byte-exact, base64 (standard alphabet, padded).
@@ -71,10 +91,31 @@ impl<'a> ProcessMessage<'a> {
             event_id: envelope.event_id,
             webhook_id: envelope.webhook_id,
             binding_id: binding,
-            process_definition_id,
+            process_definition_id: Some(process_definition_id),
+            catch_event_id: None,
+            process_instance_id: None,
+            process_key: None,
             webhook_message: Some(&envelope.webhook_message),
             raw_body: Some(STANDARD.encode(&envelope.raw_body)),
             payload_ref: None,
+        }
+    }
+
+    /// Resumes `instance`, waiting at `catch_event_id`; the payload goes to `process_key`.
+    pub fn resume(
+        envelope: &'a EventEnvelope,
+        binding: BindingId,
+        catch_event_id: &'a str,
+        instance: &'a str,
+        process_key: &'a str,
+    ) -> Self {
+        Self {
+            kind: ProcessMessageType::ResumeProcess,
+            process_definition_id: None,
+            catch_event_id: Some(catch_event_id),
+            process_instance_id: Some(instance),
+            process_key: Some(process_key),
+            ..Self::start(envelope, binding, "")
         }
     }
 

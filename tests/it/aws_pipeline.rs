@@ -112,7 +112,11 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
         schedule: None,
     };
     let dispatcher = std::sync::Arc::new(app.dispatcher(dispatch).unwrap());
-    let management = app.management(ManagementConfig { public_base_url: base.into(), admin_token: None }, dispatcher);
+    let management = app.management(
+        ManagementConfig { public_base_url: base.into(), admin_token: None },
+        dispatcher,
+        events.clone(),
+    );
     let (status, created) = admin(
         &management,
         "POST",

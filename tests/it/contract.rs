@@ -145,6 +145,7 @@ pub async fn failed_triggers_newest_first(b: &Backend) {
             cause: format!("cause {i}"),
             failed_at: Utc::now(),
             event_ref: format!("events/{i}"),
+            replayed_at: None,
         };
         b.registry.put_failed_trigger(&t).await.unwrap();
         made.push(t);

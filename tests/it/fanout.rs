@@ -149,6 +149,7 @@ fn inline(env: &EventEnvelope) -> String {
         webhook_id: env.webhook_id,
         event: Some(env.clone()),
         blob_key: None,
+        resume: Vec::new(),
     })
     .unwrap()
 }
@@ -248,6 +249,7 @@ async fn claim_checked_events_are_read_from_the_blob_store() {
         webhook_id: env.webhook_id,
         event: None,
         blob_key: Some(key),
+        resume: Vec::new(),
     };
     let resp = fanout(&s, 3).handle(event_with(serde_json::to_string(&msg).unwrap(), 1)).await;
     assert_eq!(resp.batch_item_failures.len(), 1);

@@ -174,12 +174,13 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     let ingress = Arc::new(IngressState {
         backend: backend.clone(),
         cache: cache.clone(),
-        queues: queue_refs,
+        queues: queue_refs.clone(),
         config: IngressConfig { max_body_bytes: config.common.max_body_bytes, ..IngressConfig::default() },
     });
     let management = Arc::new(ManagementState {
         backend: backend.clone(),
         dispatcher: dispatcher.clone(),
+        queues: queue_refs.clone(),
         cache: cache.clone(),
         config: ManagementConfig {
             public_base_url: public_url.trim_end_matches('/').to_owned(),

@@ -3,7 +3,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{BindingId, ParseError, QueueRef, WebhookId};
+use super::{BindingId, JsonPath, ParseError, QueueRef, WebhookId};
 
 /// The process engine's id of a process definition (opaque to hookbridge).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
@@ -46,14 +46,53 @@ pub enum BindingKind {
         /// The process starter's queue (a local queue name, or an SQS queue URL).
         queue: QueueRef,
     },
+    /// An event resumes the waiting instance whose correlation value equals the value at
+    /// `webhook_correlation_key` in the payload.
+    ResumeProcess {
+        /// The catch event (in the process definition) that waits for this webhook.
+        catch_event_id: ProcessDefinitionId,
+        webhook_correlation_key: JsonPath,
+        /// Where the process keeps its correlation value (for the engine; opaque here).
+        process_correlation_key: ProcessDefinitionId,
+        /// Where the payload is stored in the resumed instance.
+        process_key: ProcessDefinitionId,
+        queue: QueueRef,
+    },
+}
+
+/// Whether a webhook starts processes or resumes them: all its bindings are of one type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TriggerType {
+    StartProcess,
+    ResumeProcess,
 }
 
 impl BindingKind {
     pub fn queue(&self) -> &QueueRef {
         match self {
-            BindingKind::StartProcess { queue, .. } => queue,
+            BindingKind::StartProcess { queue, .. } | BindingKind::ResumeProcess { queue, .. } => queue,
         }
     }
+
+    pub fn trigger_type(&self) -> TriggerType {
+        match self {
+            BindingKind::StartProcess { .. } => TriggerType::StartProcess,
+            BindingKind::ResumeProcess { .. } => TriggerType::ResumeProcess,
+        }
+    }
+}
+
+/// A process instance waiting at a resume binding for an event whose correlation value
+/// equals `correlation_value`. Consumed by the event that resumes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiter {
+    pub webhook_id: WebhookId,
+    pub binding_id: BindingId,
+    pub process_instance_id: String,
+    pub correlation_value: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +125,20 @@ mod tests {
         assert_eq!(v["processDefinitionId"], "onboarding");
         assert_eq!(v["queue"], "starts");
         assert_eq!(serde_json::from_value::<Binding>(v).unwrap(), b);
+    }
+
+    #[test]
+    fn resume_bindings_parse_their_path() {
+        let k: BindingKind = serde_json::from_str(
+            r#"{"type":"RESUME_PROCESS","catchEventId":"c1","webhookCorrelationKey":"entry[0].id","processCorrelationKey":"orderId","processKey":"payload","queue":"q"}"#,
+        )
+        .unwrap();
+        assert_eq!(k.trigger_type(), TriggerType::ResumeProcess);
+        let err = serde_json::from_str::<BindingKind>(
+            r#"{"type":"RESUME_PROCESS","catchEventId":"c1","webhookCorrelationKey":"entry[x]","processCorrelationKey":"k","processKey":"p","queue":"q"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("position 6"), "{err}");
     }
 
     #[test]

@@ -5,15 +5,17 @@ mod binding;
 mod connector;
 mod event;
 mod ids;
+mod path;
 mod webhook;
 
-pub use binding::{Binding, BindingKind, ProcessDefinitionId};
+pub use binding::{Binding, BindingKind, ProcessDefinitionId, TriggerType, Waiter};
 pub use connector::{
     Connector, ConnectorAuth, ConnectorName, ConnectorSecrets, DeliveryAttempt, DeliveryRecord, DeliveryStatus,
     EndpointUrl, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme, delivery_id, glob_match,
 };
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};
+pub use path::{JsonPath, PathError, Step, correlation_text};
 pub use webhook::{ApiKey, FailedTrigger, Location, Provider, Webhook, WebhookName, WebhookSecrets, WebhookState};
 
 /// A value that did not parse: which field, and why (safe to show to the caller).

@@ -175,6 +175,9 @@ pub struct FailedTrigger {
     pub failed_at: DateTime<Utc>,
     /// Where the event can be read back for a replay (a blob key).
     pub event_ref: String,
+    /// When an operator last replayed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

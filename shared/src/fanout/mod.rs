@@ -12,7 +12,7 @@ use futures::future::join_all;
 
 use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, QueueRef};
 use crate::error::StoreError;
-use crate::messages::{EventMessage, ProcessMessage, event_blob_key, process_blob_key};
+use crate::messages::{EventMessage, ProcessMessage, ResumeTarget, event_blob_key, process_blob_key};
 use crate::ports::{Backend, MAX_BATCH, OutgoingMessage};
 use crate::registration::RegistrationCache;
 
@@ -68,7 +68,7 @@ impl Fanout {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let records = event.records;
         let mut failed: HashMap<usize, RecordError> = HashMap::new();
-        let mut envelopes: Vec<Option<EventEnvelope>> = Vec::with_capacity(records.len());
+        let mut envelopes: Vec<Option<(EventEnvelope, Vec<ResumeTarget>)>> = Vec::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
             match self.envelope(r).await {
                 Ok(e) => envelopes.push(Some(e)),
@@ -81,8 +81,8 @@ impl Fanout {
 
         let mut pending = Vec::new();
         for (i, envelope) in envelopes.iter().enumerate() {
-            let Some(envelope) = envelope else { continue };
-            match self.messages_for(i, envelope).await {
+            let Some((envelope, resume)) = envelope else { continue };
+            match self.messages_for(i, envelope, resume).await {
                 Ok(mut msgs) => pending.append(&mut msgs),
                 Err(e) => {
                     failed.insert(i, e);
@@ -100,7 +100,7 @@ impl Fanout {
             let id = r.message_id.clone().unwrap_or_default();
             tracing::warn!(message_id = %id, error = %cause, "fan-out failed for a record");
             if receive_count(r) >= self.config.max_receives {
-                self.record_failed(r, envelopes[i].as_ref(), &cause).await;
+                self.record_failed(r, envelopes[i].as_ref().map(|(e, _)| e), &cause).await;
             }
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
@@ -109,18 +109,24 @@ impl Fanout {
         response
     }
 
-    async fn envelope(&self, r: &SqsMessage) -> Result<EventEnvelope, RecordError> {
+    async fn envelope(&self, r: &SqsMessage) -> Result<(EventEnvelope, Vec<ResumeTarget>), RecordError> {
         let body = r.body.as_deref().unwrap_or_default();
         let msg: EventMessage = serde_json::from_str(body).map_err(|e| RecordError::Malformed(e.to_string()))?;
         if let Some(e) = msg.event {
-            return Ok(e);
+            return Ok((e, msg.resume));
         }
         let key = msg.blob_key.ok_or_else(|| RecordError::Malformed("neither event nor blobKey".into()))?;
         let bytes = self.backend.blobs.get_blob(&key).await?.ok_or(RecordError::PayloadMissing)?;
-        serde_json::from_slice(&bytes).map_err(|e| RecordError::Malformed(e.to_string()))
+        let envelope = serde_json::from_slice(&bytes).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        Ok((envelope, msg.resume))
     }
 
-    async fn messages_for(&self, record: usize, envelope: &EventEnvelope) -> Result<Vec<Pending>, RecordError> {
+    async fn messages_for(
+        &self,
+        record: usize,
+        envelope: &EventEnvelope,
+        resume: &[ResumeTarget],
+    ) -> Result<Vec<Pending>, RecordError> {
         let Some(reg) = self.cache.get(&self.backend, &envelope.webhook_id).await? else {
             // Deleted since it was accepted: nothing is bound any more.
             tracing::warn!(event_id = %envelope.event_id, "event for a deleted webhook dropped");
@@ -128,25 +134,42 @@ impl Fanout {
         };
         let mut out = Vec::with_capacity(reg.bindings.len());
         for b in &reg.bindings {
-            match &b.kind {
-                BindingKind::StartProcess { process_definition_id, queue } => {
-                    let pm = ProcessMessage::start(envelope, b.id, process_definition_id.as_str());
-                    let mut body = serde_json::to_string(&pm).map_err(StoreError::backend)?;
-                    if body.len() > self.config.max_message_bytes {
-                        let key = process_blob_key(&pm.delivery_id);
-                        self.backend.blobs.put_blob(&key, body.into()).await?;
-                        body = serde_json::to_string(&pm.by_reference(self.backend.blobs.uri(&key)))
-                            .map_err(StoreError::backend)?;
-                    }
-                    let mut message = OutgoingMessage::new(body);
-                    if queue.is_fifo() {
-                        // One group per webhook keeps its events in order; the delivery id
-                        // makes a resend within five minutes a no-op.
-                        message.group_id = Some(envelope.webhook_id.to_string());
-                        message.dedup_id = Some(pm.delivery_id.to_string());
-                    }
-                    out.push(Pending { record, queue: queue.clone(), message });
+            let messages: Vec<ProcessMessage> = match &b.kind {
+                BindingKind::StartProcess { process_definition_id, .. } => {
+                    vec![ProcessMessage::start(envelope, b.id, process_definition_id.as_str())]
                 }
+                // Only the instances taken at the door for this binding are resumed.
+                BindingKind::ResumeProcess { catch_event_id, process_key, .. } => resume
+                    .iter()
+                    .filter(|t| t.binding_id == b.id)
+                    .map(|t| {
+                        ProcessMessage::resume(
+                            envelope,
+                            b.id,
+                            catch_event_id.as_str(),
+                            &t.process_instance_id,
+                            process_key.as_str(),
+                        )
+                    })
+                    .collect(),
+            };
+            let queue = b.kind.queue();
+            for pm in messages {
+                let mut body = serde_json::to_string(&pm).map_err(StoreError::backend)?;
+                if body.len() > self.config.max_message_bytes {
+                    let key = process_blob_key(&pm.delivery_id);
+                    self.backend.blobs.put_blob(&key, body.into()).await?;
+                    body = serde_json::to_string(&pm.by_reference(self.backend.blobs.uri(&key)))
+                        .map_err(StoreError::backend)?;
+                }
+                let mut message = OutgoingMessage::new(body);
+                if queue.is_fifo() {
+                    // One group per webhook keeps its events in order; the delivery id
+                    // makes a resend within five minutes a no-op.
+                    message.group_id = Some(envelope.webhook_id.to_string());
+                    message.dedup_id = Some(pm.delivery_id.to_string());
+                }
+                out.push(Pending { record, queue: queue.clone(), message });
             }
         }
         Ok(out)
@@ -222,6 +245,7 @@ impl Fanout {
             cause: cause.to_string(),
             failed_at: self.backend.clock.now(),
             event_ref: key,
+            replayed_at: None,
         };
         let recorded = match kept {
             Ok(()) => self.backend.registry.put_failed_trigger(&trigger).await,

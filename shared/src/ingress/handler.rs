@@ -14,7 +14,7 @@ use crate::domain::{
     payload_from_body,
 };
 use crate::error::{ApiError, StoreError};
-use crate::messages::{EventMessage, EventMessageType, event_blob_key};
+use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
 use crate::ports::{Backend, OutgoingMessage, QueueRefs};
 
 #[derive(Debug, Clone)]
@@ -111,15 +111,15 @@ pub(super) async fn receive(
         },
         raw_body: body,
     };
-    enqueue_event(&st.backend, &st.queues, &st.config, &envelope).await.map_err(|e| {
-        // Authenticated but not handed on: keep it for an operator (best effort: the same
-        // outage may stop this too) and make the provider retry.
+    if let Err(e) = super::route::accept(&st.backend, &st.queues, &st.config, &reg, &envelope).await {
+        // Authenticated but not handed on: keep it for an operator to see and replay (best
+        // effort: the same outage may stop this too).
         let backend = st.backend.clone();
         let envelope = envelope.clone();
         let cause = e.to_string();
         tokio::spawn(async move { record_failed(&backend, &envelope, cause).await });
-        ApiError::Unavailable(e)
-    })?;
+        return Err(e.into());
+    }
     Ok(Json(Accepted { event_id }))
 }
 
@@ -153,6 +153,7 @@ pub async fn enqueue_event(
     queues: &QueueRefs,
     config: &super::IngressConfig,
     envelope: &EventEnvelope,
+    resume: Vec<ResumeTarget>,
 ) -> Result<(), StoreError> {
     let mut msg = EventMessage {
         kind: EventMessageType::WebhookEvent,
@@ -160,6 +161,7 @@ pub async fn enqueue_event(
         webhook_id: envelope.webhook_id,
         event: None,
         blob_key: None,
+        resume,
     };
     // Base64 grows the raw body by 4/3; if that alone would not fit, skip the inline try.
     let estimate = envelope.raw_body.len() * 4 / 3 + envelope.webhook_message.payload.get().len();
@@ -189,7 +191,7 @@ pub async fn enqueue_event(
     }
 }
 
-async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
+pub(crate) async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
     let key = event_blob_key(&envelope.event_id);
     let stored = match serde_json::to_vec(envelope) {
         Ok(bytes) => backend.blobs.put_blob(&key, bytes.into()).await,
@@ -199,9 +201,10 @@ async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: Strin
         id: FailedTriggerId::generate(),
         webhook_id: envelope.webhook_id,
         event_id: envelope.event_id,
-        cause: format!("ingress could not queue the event: {cause}"),
+        cause: format!("ingress: {cause}"),
         failed_at: backend.clock.now(),
         event_ref: key,
+        replayed_at: None,
     };
     if let Err(e) = stored {
         tracing::error!(event_id = %envelope.event_id, error = %e, "could not keep a failed event");

@@ -2,6 +2,7 @@
 //! Authenticates the call, turns it into an event and queues it durably before answering.
 
 mod handler;
+pub mod route;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 mod connectors;
 mod extract;
+mod triggers;
 mod webhooks;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct ManagementConfig {
 pub struct ManagementState {
     pub backend: Backend,
     pub dispatcher: Arc<crate::dispatch::Dispatcher>,
+    /// The events queue, for replays of failed triggers.
+    pub queues: crate::ports::QueueRefs,
     pub cache: Arc<RegistrationCache>,
     pub config: ManagementConfig,
 }
@@ -38,6 +41,7 @@ pub fn router(state: Arc<ManagementState>) -> Router {
     Router::new()
         .merge(webhooks::routes())
         .merge(connectors::routes())
+        .merge(triggers::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }

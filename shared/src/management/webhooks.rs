@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiQuery, ManagementState};
 use crate::domain::{
-    ApiKey, Binding, BindingId, BindingKind, Location, LocationId, Provider, Webhook, WebhookId, WebhookName,
-    WebhookSecrets, WebhookState,
+    ApiKey, Binding, BindingId, BindingKind, Location, LocationId, Provider, TriggerType, Waiter, Webhook, WebhookId,
+    WebhookName, WebhookSecrets, WebhookState, correlation_text,
 };
 use crate::error::{ApiError, Conflict, StoreError};
 use crate::ports::PageRequest;
@@ -25,6 +25,8 @@ pub(super) fn routes() -> Router<Arc<ManagementState>> {
         .route("/v1/webhooks", post(create).get(list))
         .route("/v1/webhooks/{id}", get(read))
         .route("/v1/webhooks/{id}/bindings", post(add_binding).get(list_bindings))
+        .route("/v1/webhooks/{id}/bindings/{binding_id}", axum::routing::delete(remove_binding))
+        .route("/v1/webhooks/{id}/waiters/{instance_id}", axum::routing::put(put_waiter).delete(remove_waiters))
         .route("/v1/webhooks/{id}/activate", post(activate))
         .route("/v1/webhooks/{id}/deactivate", post(deactivate))
         .route("/v1/webhooks/{id}/url", get(url))
@@ -240,4 +242,77 @@ async fn reset_api_key(State(st): St, Path(id): Path<String>) -> Result<Json<Url
     st.cache.invalidate(&webhook.id);
     tracing::info!(webhook_id = %webhook.id, "API key reset");
     Ok(Json(UrlView { url: ingress_url(&st.config.public_base_url, &webhook, &secrets.api_key) }))
+}
+
+async fn remove_binding(State(st): St, Path((id, binding_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let webhook = load(&st, &id).await?;
+    let not_found = || ApiError::not_found("BINDING_NOT_FOUND", "no such binding");
+    let binding_id = BindingId::parse(&binding_id).map_err(|_| not_found())?;
+    match st.backend.registry.delete_binding(&webhook.id, &binding_id).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    }
+    st.cache.invalidate(&webhook.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WaitRequest {
+    binding_id: BindingId,
+    /// A string, number or boolean; compared with the payload's value as text.
+    correlation_value: serde_json::Value,
+}
+
+/// The process engine registers an instance waiting at a resume binding.
+async fn put_waiter(
+    State(st): St,
+    Path((id, instance)): Path<(String, String)>,
+    ApiJson(req): ApiJson<WaitRequest>,
+) -> Result<Json<Waiter>, ApiError> {
+    let webhook = load(&st, &id).await?;
+    if instance.is_empty() || instance.len() > 256 {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "processInstanceId: must be 1 to 256 characters"));
+    }
+    let bindings = st.backend.registry.list_bindings(&webhook.id).await?;
+    let binding = bindings
+        .iter()
+        .find(|b| b.id == req.binding_id)
+        .ok_or_else(|| ApiError::not_found("BINDING_NOT_FOUND", "bindingId: no such binding on this webhook"))?;
+    if binding.kind.trigger_type() != TriggerType::ResumeProcess {
+        return Err(ApiError::conflict(
+            "TRIGGER_TYPE_MISMATCH",
+            "bindingId: instances wait only at RESUME_PROCESS bindings",
+        ));
+    }
+    let value = correlation_text(&req.correlation_value).ok_or_else(|| {
+        ApiError::bad_request("VALIDATION_FAILED", "correlationValue: must be a string, number or boolean")
+    })?;
+    let waiter = Waiter {
+        webhook_id: webhook.id,
+        binding_id: req.binding_id,
+        process_instance_id: instance,
+        correlation_value: value,
+        created_at: st.backend.clock.now(),
+    };
+    match st.backend.registry.put_waiter(&waiter).await {
+        Ok(()) => Ok(Json(waiter)),
+        Err(StoreError::Conflict(_)) => Err(ApiError::conflict(
+            "CORRELATION_VALUE_TAKEN",
+            "another instance already waits for this correlation value at this binding",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_waiters(State(st): St, Path((id, instance)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let webhook = load(&st, &id).await?;
+    match st.backend.registry.delete_waiters(&webhook.id, &instance).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => {
+            Err(ApiError::not_found("WAITER_NOT_FOUND", "the instance is not waiting on this webhook"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

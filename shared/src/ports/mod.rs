@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, DeliveryStatus, FailedTrigger,
-    FailedTriggerId, Location, QueueRef, Webhook, WebhookId,
+    FailedTriggerId, Location, QueueRef, Waiter, Webhook, WebhookId,
 };
 use crate::error::StoreError;
 use crate::secret::SecretString;
@@ -49,6 +49,20 @@ pub trait Registry: Send + Sync {
     async fn list_bindings(&self, webhook: &WebhookId) -> Result<Vec<Binding>, StoreError>;
     /// Removes a binding; `NotFound` if it did not exist.
     async fn delete_binding(&self, webhook: &WebhookId, binding: &BindingId) -> Result<(), StoreError>;
+
+    /// Registers an instance's wait at a binding (replacing its earlier value there).
+    /// `Conflict(AlreadyExists)` if another instance waits for the same value at that binding.
+    async fn put_waiter(&self, waiter: &Waiter) -> Result<(), StoreError>;
+    /// Removes every wait of an instance on a webhook; `NotFound` if it had none.
+    async fn delete_waiters(&self, webhook: &WebhookId, instance: &str) -> Result<(), StoreError>;
+    /// Takes (removes and returns) the waiter for `value` at a binding: of concurrent
+    /// callers, exactly one gets it.
+    async fn take_waiter(
+        &self,
+        webhook: &WebhookId,
+        binding: &BindingId,
+        value: &str,
+    ) -> Result<Option<Waiter>, StoreError>;
 
     async fn put_failed_trigger(&self, trigger: &FailedTrigger) -> Result<(), StoreError>;
     async fn get_failed_trigger(&self, id: &FailedTriggerId) -> Result<Option<FailedTrigger>, StoreError>;

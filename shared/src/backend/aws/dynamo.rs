@@ -16,7 +16,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use super::sdk_error;
 use crate::domain::{
     Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, FailedTrigger, FailedTriggerId, Location,
-    Webhook, WebhookId,
+    Waiter, Webhook, WebhookId,
 };
 use crate::error::{Conflict, StoreError};
 use crate::ports::{Claim, ConnectorStore, Dedup, DeliveryFilter, DeliveryLog, Page, PageRequest, Registry, cursor};
@@ -165,6 +165,32 @@ impl DynamoRegistry {
         Ok((items, next))
     }
 
+    /// The sort keys in a partition that start with `prefix`.
+    async fn partition_keys(&self, pk: String, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .projection_expression("sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            out.extend(page.items.unwrap_or_default().iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()));
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
     fn put_if(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -271,13 +297,16 @@ impl Registry for DynamoRegistry {
     async fn delete_webhook(&self, id: &WebhookId) -> Result<(), StoreError> {
         let Some(current) = self.get_webhook(id).await? else { return Err(StoreError::NotFound) };
         let bindings = self.list_bindings(id).await?;
+        let waits = self.partition_keys(webhook_pk(id), "WAITER#").await?;
+        let pointers = self.partition_keys(webhook_pk(id), "WINST#").await?;
         let delete = |pk: String, sk: String| self.delete_tx(pk, &sk);
         // A transaction takes 100 items: the webhook, its name and up to 98 bindings go
         // together; any further bindings are removed after.
         let mut items = vec![delete(webhook_pk(id), "WEBHOOK".into())?, delete(name_pk(&current), "NAME".into())?];
         let mut rest = Vec::new();
-        for (i, b) in bindings.iter().enumerate() {
-            let d = delete(webhook_pk(id), format!("BINDING#{}", b.id))?;
+        let children = bindings.iter().map(|b| format!("BINDING#{}", b.id)).chain(waits).chain(pointers);
+        for (i, sk) in children.enumerate() {
+            let d = delete(webhook_pk(id), sk)?;
             if i < 98 { items.push(d) } else { rest.push(d) }
         }
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(sdk_error)?;
@@ -340,6 +369,111 @@ impl Registry for DynamoRegistry {
             }
             Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    async fn put_waiter(&self, w: &Waiter) -> Result<(), StoreError> {
+        let pk = webhook_pk(&w.webhook_id);
+        let pointer_sk = format!("WINST#{}#{}", w.process_instance_id, w.binding_id);
+        let previous = self.get(pk.clone(), &pointer_sk).await?;
+        let previous_value = previous.as_ref().and_then(|i| i.get("value")).and_then(|v| v.as_s().ok()).cloned();
+        let waiter =
+            item_of(w, &[("pk", pk.clone()), ("sk", format!("WAITER#{}#{}", w.binding_id, w.correlation_value))])?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(waiter))
+            .condition_expression("attribute_not_exists(pk) OR processInstanceId = :inst")
+            .expression_attribute_values(":inst", s(w.process_instance_id.clone()))
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut pointer = key(pk.clone(), &pointer_sk);
+        pointer.insert("value".into(), s(w.correlation_value.clone()));
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(pointer))
+                            .build()
+                            .map_err(StoreError::backend)?,
+                    )
+                    .build(),
+            );
+        if let Some(old) = previous_value.filter(|v| *v != w.correlation_value) {
+            tx = tx.transact_items(self.delete_tx(pk, &format!("WAITER#{}#{old}", w.binding_id))?);
+        }
+        match tx.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match conditional_failures(&e).as_deref() {
+                Some([true, ..]) => StoreError::Conflict(Conflict::AlreadyExists),
+                _ => sdk_error(e),
+            }),
+        }
+    }
+
+    async fn delete_waiters(&self, webhook: &WebhookId, instance: &str) -> Result<(), StoreError> {
+        let pk = webhook_pk(webhook);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk.clone()))
+            .expression_attribute_values(":prefix", s(format!("WINST#{instance}#")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let pointers = out.items.unwrap_or_default();
+        if pointers.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        for p in pointers {
+            let sk = p.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let binding = sk.rsplit('#').next().unwrap_or_default().to_owned();
+            let value = p.get("value").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let items = vec![
+                self.delete_tx(pk.clone(), &sk)?,
+                self.delete_tx(pk.clone(), &format!("WAITER#{binding}#{value}"))?,
+            ];
+            self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+
+    async fn take_waiter(
+        &self,
+        webhook: &WebhookId,
+        binding: &BindingId,
+        value: &str,
+    ) -> Result<Option<Waiter>, StoreError> {
+        let pk = webhook_pk(webhook);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), &format!("WAITER#{binding}#{value}"))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let Some(item) = out.attributes.filter(|a| !a.is_empty()) else { return Ok(None) };
+        let waiter: Waiter = value_of(item)?;
+        // Drop the instance's pointer unless it has moved on to another value meanwhile.
+        let _ = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, &format!("WINST#{}#{binding}", waiter.process_instance_id))))
+            .condition_expression("#v = :value")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":value", s(value))
+            .send()
+            .await;
+        Ok(Some(waiter))
     }
 
     async fn put_failed_trigger(&self, t: &FailedTrigger) -> Result<(), StoreError> {

@@ -191,6 +191,15 @@ CREATE TABLE IF NOT EXISTS bindings (
     doc TEXT NOT NULL,
     PRIMARY KEY (webhook_id, id)
 );
+CREATE TABLE IF NOT EXISTS waiters (
+    webhook_id TEXT NOT NULL,
+    binding_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (webhook_id, binding_id, value),
+    UNIQUE (webhook_id, binding_id, instance_id)
+);
 CREATE TABLE IF NOT EXISTS failed_triggers (
     id TEXT PRIMARY KEY,
     webhook_id TEXT NOT NULL,

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{Db, from_json, to_json};
 use crate::domain::{
     Binding, BindingId, Connector, ConnectorId, DeliveryId, DeliveryRecord, FailedTrigger, FailedTriggerId, Location,
-    Webhook, WebhookId,
+    Waiter, Webhook, WebhookId,
 };
 use crate::error::{Conflict, StoreError};
 use crate::ports::{ConnectorStore, DeliveryFilter, DeliveryLog, Page, PageRequest, Registry, cursor};
@@ -132,6 +132,7 @@ impl Registry for LocalRegistry {
             .write(move |c| {
                 let n = c.execute("DELETE FROM webhooks WHERE id = ?1", [&id])?;
                 c.execute("DELETE FROM bindings WHERE webhook_id = ?1", [&id])?;
+                c.execute("DELETE FROM waiters WHERE webhook_id = ?1", [&id])?;
                 if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             })
             .await
@@ -169,6 +170,71 @@ impl Registry for LocalRegistry {
             .write(move |c| {
                 let n = c.execute("DELETE FROM bindings WHERE webhook_id = ?1 AND id = ?2", params![wid, id])?;
                 if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn put_waiter(&self, w: &Waiter) -> Result<(), StoreError> {
+        let doc = to_json(w)?;
+        let (wid, bid, value, inst) = (
+            w.webhook_id.to_string(),
+            w.binding_id.to_string(),
+            w.correlation_value.clone(),
+            w.process_instance_id.clone(),
+        );
+        self.db
+            .write(move |c| {
+                let holder: Option<String> = c
+                    .query_row(
+                        "SELECT instance_id FROM waiters WHERE webhook_id = ?1 AND binding_id = ?2 AND value = ?3",
+                        params![wid, bid, value],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if holder.is_some_and(|h| h != inst) {
+                    return Err(StoreError::Conflict(Conflict::AlreadyExists));
+                }
+                c.execute(
+                    "DELETE FROM waiters WHERE webhook_id = ?1 AND binding_id = ?2 AND instance_id = ?3",
+                    params![wid, bid, inst],
+                )?;
+                c.execute(
+                    "INSERT INTO waiters (webhook_id, binding_id, value, instance_id, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![wid, bid, value, inst, doc],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_waiters(&self, webhook: &WebhookId, instance: &str) -> Result<(), StoreError> {
+        let (wid, inst) = (webhook.to_string(), instance.to_owned());
+        self.db
+            .write(move |c| {
+                let n =
+                    c.execute("DELETE FROM waiters WHERE webhook_id = ?1 AND instance_id = ?2", params![wid, inst])?;
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn take_waiter(
+        &self,
+        webhook: &WebhookId,
+        binding: &BindingId,
+        value: &str,
+    ) -> Result<Option<Waiter>, StoreError> {
+        let (wid, bid, value) = (webhook.to_string(), binding.to_string(), value.to_owned());
+        self.db
+            .write(move |c| {
+                let doc: Option<String> = c
+                    .query_row(
+                        "DELETE FROM waiters WHERE webhook_id = ?1 AND binding_id = ?2 AND value = ?3 RETURNING doc",
+                        params![wid, bid, value],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                doc.as_deref().map(from_json).transpose()
             })
             .await
     }

@@ -1,0 +1,108 @@
+//! Failed triggers: events that passed authentication but could not start or resume their
+//! processes, with the cause; an operator lists them and replays them through fan-out.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiQuery, ManagementState};
+use crate::domain::{EventEnvelope, EventId, FailedTrigger, FailedTriggerId, WebhookId};
+use crate::error::ApiError;
+use crate::ingress::IngressConfig;
+use crate::ports::PageRequest;
+
+type St = State<Arc<ManagementState>>;
+
+pub(super) fn routes() -> Router<Arc<ManagementState>> {
+    Router::new()
+        .route("/v1/failed-triggers", get(list))
+        .route("/v1/failed-triggers/{id}", get(read))
+        .route("/v1/failed-triggers/{id}/replay", post(replay))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Query {
+    webhook_id: Option<WebhookId>,
+    /// Only those that failed at or after this time.
+    since: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage {
+    items: Vec<FailedTrigger>,
+    next_cursor: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("FAILED_TRIGGER_NOT_FOUND", "no such failed trigger")
+}
+
+async fn list(State(st): St, ApiQuery(q): ApiQuery<Query>) -> Result<Json<ListPage>, ApiError> {
+    let page = st
+        .backend
+        .registry
+        .list_failed_triggers(
+            q.webhook_id.as_ref(),
+            PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) },
+        )
+        .await?;
+    // Newest first: once one is older than `since`, the rest are too.
+    let mut items = page.items;
+    let mut next = page.next;
+    if let Some(since) = q.since {
+        let before = items.len();
+        items.retain(|t| t.failed_at >= since);
+        if items.len() < before {
+            next = None;
+        }
+    }
+    Ok(Json(ListPage { items, next_cursor: next }))
+}
+
+async fn load(st: &ManagementState, id: &str) -> Result<FailedTrigger, ApiError> {
+    let id = FailedTriggerId::parse(id).map_err(|_| not_found())?;
+    st.backend.registry.get_failed_trigger(&id).await?.ok_or_else(not_found)
+}
+
+async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<FailedTrigger>, ApiError> {
+    Ok(Json(load(&st, &id).await?))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replayed {
+    event_id: EventId,
+    failed_trigger: FailedTrigger,
+}
+
+/// Runs the stored event through the door again (a resume webhook resolves its waiting
+/// instance anew) and queues it for fan-out. 202 once queued; 422 if it still resumes
+/// nothing.
+async fn replay(State(st): St, Path(id): Path<String>) -> Result<(StatusCode, Json<Replayed>), ApiError> {
+    let mut trigger = load(&st, &id).await?;
+    let bytes = st.backend.blobs.get_blob(&trigger.event_ref).await?.ok_or_else(|| {
+        ApiError::client(StatusCode::GONE, "EVENT_EXPIRED", "the failed event's payload is no longer stored")
+    })?;
+    let envelope: EventEnvelope = serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    st.cache.invalidate(&envelope.webhook_id);
+    let reg = st
+        .cache
+        .get(&st.backend, &envelope.webhook_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("WEBHOOK_NOT_FOUND", "the webhook no longer exists"))?;
+    let config = IngressConfig::default();
+    crate::ingress::route::accept(&st.backend, &st.queues, &config, &reg, &envelope).await?;
+    trigger.replayed_at = Some(st.backend.clock.now());
+    st.backend.registry.put_failed_trigger(&trigger).await?;
+    tracing::info!(failed_trigger = %trigger.id, event_id = %envelope.event_id, "failed trigger replayed");
+    Ok((StatusCode::ACCEPTED, Json(Replayed { event_id: envelope.event_id, failed_trigger: trigger })))
+}
