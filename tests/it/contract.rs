@@ -420,6 +420,37 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
     assert_eq!(page.items, vec![done]);
 }
 
+pub async fn waiters_are_taken_once(b: &Backend) {
+    let w = WebhookId::generate();
+    let (b1, b2) = (BindingId::generate(), BindingId::generate());
+    let waiter = |binding: BindingId, inst: &str, value: &str| Waiter {
+        webhook_id: w,
+        binding_id: binding,
+        process_instance_id: inst.into(),
+        correlation_value: value.into(),
+        created_at: Utc::now(),
+    };
+    b.registry.put_waiter(&waiter(b1, "i1", "A")).await.unwrap();
+    // Another instance cannot wait for the same value at the same binding...
+    assert!(matches!(b.registry.put_waiter(&waiter(b1, "i2", "A")).await, Err(StoreError::Conflict(_))));
+    // ...but may at another binding, or for another value.
+    b.registry.put_waiter(&waiter(b2, "i2", "A")).await.unwrap();
+    b.registry.put_waiter(&waiter(b1, "i3", "B")).await.unwrap();
+    // Re-registering moves the instance's value at that binding.
+    b.registry.put_waiter(&waiter(b1, "i3", "C")).await.unwrap();
+    assert!(b.registry.take_waiter(&w, &b1, "B").await.unwrap().is_none());
+    let taken = b.registry.take_waiter(&w, &b1, "C").await.unwrap().unwrap();
+    assert_eq!(taken.process_instance_id, "i3");
+    assert!(b.registry.take_waiter(&w, &b1, "C").await.unwrap().is_none(), "taken once");
+    assert_eq!(b.registry.take_waiter(&w, &b1, "A").await.unwrap().unwrap().process_instance_id, "i1");
+    // The value is free again once taken.
+    b.registry.put_waiter(&waiter(b1, "i4", "A")).await.unwrap();
+    b.registry.delete_waiters(&w, "i4").await.unwrap();
+    assert!(matches!(b.registry.delete_waiters(&w, "i4").await, Err(StoreError::NotFound)));
+    assert!(b.registry.take_waiter(&w, &b1, "A").await.unwrap().is_none());
+    assert_eq!(b.registry.take_waiter(&w, &b2, "A").await.unwrap().unwrap().process_instance_id, "i2");
+}
+
 /// Runs every contract test against one backend constructor.
 macro_rules! contract_suite {
     ($make:expr) => {
@@ -435,7 +466,8 @@ macro_rules! contract_suite {
             queues_delay,
             fifo_queues_order_and_deduplicate,
             connectors_unique_names_and_versions,
-            deliveries_log_and_filters
+            deliveries_log_and_filters,
+            waiters_are_taken_once
         );
     };
     (@tests $make:expr; $($name:ident),*) => {

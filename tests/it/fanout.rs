@@ -77,11 +77,36 @@ struct Setup {
     flaky: Arc<FlakyQueues>,
     webhook: Webhook,
     bindings: Vec<Binding>,
-    _dir: tempfile::TempDir,
+    /// Logical queue name -> the queue's real (unique) name.
+    names: HashMap<String, String>,
+    _guard: Guard,
 }
 
-async fn setup(queues: &[&str]) -> Setup {
-    let (mut backend, dir) = hookbridge_tests::local_backend();
+type Guard = Box<dyn std::any::Any + Send>;
+
+impl Setup {
+    fn q(&self, logical: &str) -> String {
+        self.names[logical].clone()
+    }
+}
+
+async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup {
+    let mut names = HashMap::new();
+    for q in queues {
+        let stem = q.trim_end_matches(".fifo");
+        let real = format!("{}{}", hookbridge_tests::unique(stem), if q.ends_with(".fifo") { ".fifo" } else { "" });
+        backend
+            .queues
+            .create_queue(&QueueSpec {
+                name: real.clone(),
+                visibility_timeout: Duration::from_secs(30),
+                max_receives: 0,
+                dead_letter: None,
+            })
+            .await
+            .unwrap();
+        names.insert(q.to_string(), real);
+    }
     let flaky = Arc::new(FlakyQueues {
         inner: backend.queues.clone(),
         failures: Mutex::new(HashMap::new()),
@@ -110,14 +135,14 @@ async fn setup(queues: &[&str]) -> Setup {
             webhook_id: webhook.id,
             kind: BindingKind::StartProcess {
                 process_definition_id: ProcessDefinitionId::parse(&format!("proc-{q}")).unwrap(),
-                queue: QueueRef::parse(q).unwrap(),
+                queue: QueueRef::parse(&names[*q]).unwrap(),
             },
             created_at: now,
         };
         backend.registry.put_binding(&b).await.unwrap();
         bindings.push(b);
     }
-    Setup { backend, flaky, webhook, bindings, _dir: dir }
+    Setup { backend, flaky, webhook, bindings, names, _guard: guard }
 }
 
 fn envelope(webhook: &WebhookId, body: &'static [u8]) -> EventEnvelope {
@@ -162,25 +187,24 @@ fn fanout(s: &Setup, attempts: u32) -> Fanout {
     )
 }
 
-async fn drain(b: &Backend, queue: &str) -> Vec<Value> {
-    let q = QueueRef::parse(queue).unwrap();
-    let got = b.queues.receive(&q, 10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
+async fn drain(s: &Setup, logical: &str) -> Vec<Value> {
+    let q = QueueRef::parse(&s.q(logical)).unwrap();
+    let got = s.backend.queues.receive(&q, 10, Duration::from_secs(30), Duration::from_millis(500)).await.unwrap();
     for m in &got {
-        b.queues.delete(&q, &m.receipt_handle).await.unwrap();
+        s.backend.queues.delete(&q, &m.receipt_handle).await.unwrap();
     }
     got.iter().map(|m| serde_json::from_str(&m.body).unwrap()).collect()
 }
 
-#[tokio::test]
-async fn every_binding_gets_a_message_and_poison_records_fail_alone() {
-    let s = setup(&["starts-a", "starts-b.fifo"]).await;
+async fn every_binding_gets_a_message_and_poison_records_fail_alone(base: (Backend, Guard)) {
+    let s = setup(base, &["starts-a", "starts-b.fifo"]).await;
     let env = envelope(&s.webhook.id, b"{\"k\":\"v\"}");
     let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
     let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["2e1424d4-f796-459a-8184-9c92662be6da"], "only the malformed record fails");
 
-    let a = drain(&s.backend, "starts-a").await;
-    let b = drain(&s.backend, "starts-b.fifo").await;
+    let a = drain(&s, "starts-a").await;
+    let b = drain(&s, "starts-b.fifo").await;
     assert_eq!((a.len(), b.len()), (1, 1));
     for (msg, binding) in [(&a[0], &s.bindings[0]), (&b[0], &s.bindings[1])] {
         assert_eq!(msg["type"], "START_PROCESS");
@@ -195,30 +219,29 @@ async fn every_binding_gets_a_message_and_poison_records_fail_alone() {
 
     // The same event again (an SQS redelivery) carries the same delivery ids.
     fanout(&s, 3).handle(event_with(inline(&env), 2)).await;
-    let again = drain(&s.backend, "starts-a").await;
+    let again = drain(&s, "starts-a").await;
     assert_eq!(again[0]["deliveryId"], a[0]["deliveryId"]);
 }
 
-#[tokio::test]
-async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing() {
-    let s = setup(&["flaky-a", "steady-b"]).await;
+async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing(base: (Backend, Guard)) {
+    let s = setup(base, &["flaky-a", "steady-b"]).await;
     let env = envelope(&s.webhook.id, b"hello");
 
     // Two failures then success: retried within the invocation, nothing reported.
-    s.flaky.failures.lock().unwrap().insert("flaky-a".into(), 2);
+    s.flaky.failures.lock().unwrap().insert(s.q("flaky-a"), 2);
     let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
     assert_eq!(resp.batch_item_failures.len(), 1, "only the fixture's poison record");
-    assert_eq!(drain(&s.backend, "flaky-a").await.len(), 1);
-    assert_eq!(drain(&s.backend, "steady-b").await.len(), 1, "the steady queue got exactly one");
+    assert_eq!(drain(&s, "flaky-a").await.len(), 1);
+    assert_eq!(drain(&s, "steady-b").await.len(), 1, "the steady queue got exactly one");
 
     // Always failing: the record is handed back to SQS; the other queue still got its
     // message; no failed trigger before the last receive.
-    s.flaky.failures.lock().unwrap().insert("flaky-a".into(), 1000);
+    s.flaky.failures.lock().unwrap().insert(s.q("flaky-a"), 1000);
     let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
     let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert!(failed.contains(&"059f36b4-87a3-44ab-83d2-661975830a7d"));
-    assert_eq!(drain(&s.backend, "steady-b").await.len(), 1);
-    assert!(drain(&s.backend, "flaky-a").await.is_empty());
+    assert_eq!(drain(&s, "steady-b").await.len(), 1);
+    assert!(drain(&s, "flaky-a").await.is_empty());
     let none =
         s.backend.registry.list_failed_triggers(Some(&s.webhook.id), PageRequest { cursor: None, limit: 10 }).await;
     assert!(none.unwrap().items.is_empty());
@@ -231,15 +254,14 @@ async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing() 
     let items = page.unwrap().items;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].event_id, env.event_id);
-    assert!(items[0].cause.contains("flaky-a"), "{}", items[0].cause);
+    assert!(items[0].cause.contains(&s.q("flaky-a")), "{}", items[0].cause);
     let stored = s.backend.blobs.get_blob(&items[0].event_ref).await.unwrap().unwrap();
     let back: EventEnvelope = serde_json::from_slice(&stored).unwrap();
     assert_eq!(back.raw_body, env.raw_body);
 }
 
-#[tokio::test]
-async fn claim_checked_events_are_read_from_the_blob_store() {
-    let s = setup(&["big-starts"]).await;
+async fn claim_checked_events_are_read_from_the_blob_store(base: (Backend, Guard)) {
+    let s = setup(base, &["big-starts"]).await;
     let env = envelope(&s.webhook.id, b"{\"big\":true}");
     let key = event_blob_key(&env.event_id);
     s.backend.blobs.put_blob(&key, serde_json::to_vec(&env).unwrap().into()).await.unwrap();
@@ -253,7 +275,7 @@ async fn claim_checked_events_are_read_from_the_blob_store() {
     };
     let resp = fanout(&s, 3).handle(event_with(serde_json::to_string(&msg).unwrap(), 1)).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
-    let got = drain(&s.backend, "big-starts").await;
+    let got = drain(&s, "big-starts").await;
     assert_eq!(got[0]["webhookMessage"]["payload"], serde_json::json!({"big": true}));
 
     // A reference to a missing blob fails the record (it is retried, not dropped).
@@ -263,9 +285,8 @@ async fn claim_checked_events_are_read_from_the_blob_store() {
     assert_eq!(resp.batch_item_failures.len(), 2);
 }
 
-#[tokio::test]
-async fn sends_are_batched_ten_per_call_per_queue() {
-    let s = setup(&["batched"]).await;
+async fn sends_are_batched_ten_per_call_per_queue(base: (Backend, Guard)) {
+    let s = setup(base, &["batched"]).await;
     // 10 records in one SQS batch to one queue: one send call.
     let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
     let template = v["Records"][0].clone();
@@ -281,5 +302,36 @@ async fn sends_are_batched_ten_per_call_per_queue() {
     let resp = fanout(&s, 3).handle(serde_json::from_value(v).unwrap()).await;
     assert!(resp.batch_item_failures.is_empty());
     assert_eq!(*s.flaky.calls.lock().unwrap(), 1);
-    assert_eq!(drain(&s.backend, "batched").await.len(), 10);
+    assert_eq!(drain(&s, "batched").await.len(), 10);
 }
+
+/// Every test above, on both backends.
+macro_rules! on_backends {
+    ($($name:ident),*) => {
+        mod local {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (b, dir) = hookbridge_tests::local_backend();
+                    super::$name((b, Box::new(dir))).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (b, app) = hookbridge_tests::aws_backend().await;
+                    super::$name((b, Box::new(app))).await;
+                }
+            )*
+        }
+    };
+}
+
+on_backends!(
+    every_binding_gets_a_message_and_poison_records_fail_alone,
+    failed_entries_are_retried_alone_and_reported_when_they_keep_failing,
+    claim_checked_events_are_read_from_the_blob_store,
+    sends_are_batched_ten_per_call_per_queue
+);

@@ -6,3 +6,4 @@ mod dispatch;
 mod dispatch_sources;
 mod e2e;
 mod fanout;
+mod resume;

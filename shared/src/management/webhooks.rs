@@ -171,6 +171,17 @@ async fn add_binding(
     ApiJson(kind): ApiJson<BindingKind>,
 ) -> Result<(StatusCode, Json<Binding>), ApiError> {
     let webhook = load(&st, &id).await?;
+    // A webhook starts processes or resumes them, never both (its trigger type follows).
+    let existing = st.backend.registry.list_bindings(&webhook.id).await?;
+    if let Some(other) = existing.iter().find(|b| b.kind.trigger_type() != kind.trigger_type()) {
+        return Err(ApiError::conflict(
+            "TRIGGER_TYPE_MISMATCH",
+            format!(
+                "the webhook's bindings are {:?}; all bindings of a webhook have one type",
+                other.kind.trigger_type()
+            ),
+        ));
+    }
     let binding =
         Binding { id: BindingId::generate(), webhook_id: webhook.id, kind, created_at: st.backend.clock.now() };
     st.backend.registry.put_binding(&binding).await?;
