@@ -247,7 +247,7 @@ pub async fn queues_visibility_receive_count_and_dead_letter(b: &Backend) {
     assert!(b.queues.receive(&q, 10, Duration::from_secs(30), Duration::ZERO).await.unwrap().is_empty());
 
     // Acknowledge one; hand the others back.
-    b.queues.delete(&q, &first[0].receipt_handle).await.unwrap();
+    b.queues.delete_batch(&q, std::slice::from_ref(&first[0].receipt_handle)).await.unwrap();
     for m in &first[1..] {
         b.queues.change_visibility(&q, &m.receipt_handle, Duration::ZERO).await.unwrap();
     }
@@ -282,6 +282,7 @@ pub async fn queues_delay(b: &Backend) {
     let mut m = OutgoingMessage::new("later");
     m.delay = Duration::from_secs(1);
     b.queues.send_batch(&q, &[m, OutgoingMessage::new("now")]).await.unwrap();
+    assert_eq!(b.queues.depth(&q).await.unwrap(), 2, "delayed messages count");
     let now = b.queues.receive(&q, 10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
     assert_eq!(now.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), vec!["now"]);
     // The long poll returns as soon as the delayed message becomes visible.

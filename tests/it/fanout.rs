@@ -70,6 +70,14 @@ impl Queues for FlakyQueues {
     async fn change_visibility(&self, q: &QueueRef, r: &str, t: Duration) -> Result<(), StoreError> {
         self.inner.change_visibility(q, r, t).await
     }
+
+    async fn delete_batch(&self, q: &QueueRef, r: &[String]) -> Result<(), StoreError> {
+        self.inner.delete_batch(q, r).await
+    }
+
+    async fn depth(&self, q: &QueueRef) -> Result<u64, StoreError> {
+        self.inner.depth(q).await
+    }
 }
 
 struct Setup {

@@ -49,7 +49,7 @@ pub struct LocalConfig {
     pub admin_token: Option<String>,
     /// `HOOKBRIDGE_PUBLIC_URL`: the base of handed-out ingress URLs (default `http://{addr}`).
     pub public_url: Option<String>,
-    /// `HOOKBRIDGE_FANOUT_WORKERS`, default 2.
+    /// `HOOKBRIDGE_FANOUT_WORKERS`, default 8.
     pub fanout_workers: usize,
     /// `HOOKBRIDGE_MAX_RECEIVES`: receives of an event before it is dead-lettered, default 5.
     pub max_receives: u32,
@@ -75,7 +75,7 @@ impl LocalConfig {
             data_dir: optional("HOOKBRIDGE_DATA_DIR").unwrap_or_else(|| "./.hookbridge".into()).into(),
             admin_token: optional("HOOKBRIDGE_ADMIN_TOKEN"),
             public_url: optional("HOOKBRIDGE_PUBLIC_URL"),
-            fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", 2)?,
+            fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", 8)?,
             max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
             visibility: hookbridge::config::seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", Duration::from_secs(30))?,
             dispatch_workers: number("HOOKBRIDGE_DISPATCH_WORKERS", 4)?,
@@ -100,7 +100,7 @@ impl LocalConfig {
             data_dir,
             admin_token: None,
             public_url: None,
-            fanout_workers: 2,
+            fanout_workers: 8,
             max_receives: 5,
             visibility: Duration::from_secs(30),
             dispatch_workers: 4,

@@ -39,6 +39,7 @@ struct Received {
 pub fn router(state: Arc<ManagementState>) -> Router {
     Router::new()
         .route("/local/queues/{name}/receive", post(receive))
+        .route("/local/queues/{name}", axum::routing::get(depth))
         .route("/local/events", post(events))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
@@ -54,9 +55,10 @@ async fn receive(
     let max = q.max.unwrap_or(10).clamp(1, 10);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(20));
     let got = st.backend.queues.receive(&queue, max, Duration::from_secs(30), wait).await?;
+    let receipts: Vec<String> = got.iter().map(|m| m.receipt_handle.clone()).collect();
+    st.backend.queues.delete_batch(&queue, &receipts).await?;
     let mut messages = Vec::with_capacity(got.len());
     for m in got {
-        st.backend.queues.delete(&queue, &m.receipt_handle).await?;
         let body = serde_json::from_str(&m.body).unwrap_or(serde_json::Value::String(m.body));
         messages.push(LocalMessage { message_id: m.message_id, receive_count: m.receive_count, body });
     }
@@ -85,4 +87,16 @@ async fn events(
         Err(IntakeError::Invalid(m)) => Err(ApiError::bad_request("INVALID_EVENT", m)),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(Serialize)]
+struct Depth {
+    /// Messages held: visible, delayed and in flight.
+    depth: u64,
+}
+
+/// How many messages a local queue holds (for operators and load tests).
+async fn depth(State(st): State<Arc<ManagementState>>, Path(name): Path<String>) -> Result<Json<Depth>, ApiError> {
+    let queue = QueueRef::parse(&name)?;
+    Ok(Json(Depth { depth: st.backend.queues.depth(&queue).await? }))
 }

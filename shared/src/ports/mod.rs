@@ -191,6 +191,8 @@ pub trait Queues: Send + Sync {
     ) -> Result<Vec<ReceivedMessage>, StoreError>;
     /// Acknowledges (deletes) a received message.
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), StoreError>;
+    /// Acknowledges up to [`MAX_BATCH`] messages in one call.
+    async fn delete_batch(&self, queue: &QueueRef, receipt_handles: &[String]) -> Result<(), StoreError>;
     /// Makes a received message visible again after `timeout` (zero: now).
     async fn change_visibility(
         &self,
@@ -198,6 +200,8 @@ pub trait Queues: Send + Sync {
         receipt_handle: &str,
         timeout: Duration,
     ) -> Result<(), StoreError>;
+    /// How many messages the queue holds (approximate in SQS: visible + in flight + delayed).
+    async fn depth(&self, queue: &QueueRef) -> Result<u64, StoreError>;
 }
 
 /// Payload blobs: events too large for a queue message, kept for replay.

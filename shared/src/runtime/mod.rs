@@ -86,10 +86,13 @@ pub async fn drive_queue<H, F>(
         };
         let response = handler(sqs_event(&queue, "local", &messages)).await;
         let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-        for m in messages.iter().filter(|m| !failed.contains(m.message_id.as_str())) {
-            if let Err(e) = queues.delete(&queue, &m.receipt_handle).await {
-                tracing::error!(queue = %queue, error = %e, "acknowledge failed; the message will be redelivered");
-            }
+        let done: Vec<String> = messages
+            .iter()
+            .filter(|m| !failed.contains(m.message_id.as_str()))
+            .map(|m| m.receipt_handle.clone())
+            .collect();
+        if let Err(e) = queues.delete_batch(&queue, &done).await {
+            tracing::error!(queue = %queue, error = %e, "acknowledge failed; the messages will be redelivered");
         }
     }
 }

@@ -170,6 +170,55 @@ impl Queues for SqsQueues {
         Ok(messages)
     }
 
+    async fn depth(&self, queue: &QueueRef) -> Result<u64, StoreError> {
+        let url = self.url(queue).await?;
+        let names = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ];
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .set_attribute_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let attrs = out.attributes.unwrap_or_default();
+        Ok(names.iter().filter_map(|n| attrs.get(n)?.parse::<u64>().ok()).sum())
+    }
+
+    async fn delete_batch(&self, queue: &QueueRef, receipt_handles: &[String]) -> Result<(), StoreError> {
+        if receipt_handles.is_empty() {
+            return Ok(());
+        }
+        let url = self.url(queue).await?;
+        let entries = receipt_handles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(r)
+                    .build()
+                    .map_err(StoreError::backend)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        match out.failed.first() {
+            None => Ok(()),
+            Some(f) => Err(StoreError::msg(format!("{} deletes failed: {}", out.failed.len(), f.code))),
+        }
+    }
+
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), StoreError> {
         let url = self.url(queue).await?;
         self.client.delete_message().queue_url(url).receipt_handle(receipt_handle).send().await.map_err(sdk_error)?;

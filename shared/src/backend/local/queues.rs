@@ -253,6 +253,29 @@ impl Queues for LocalQueues {
         }
     }
 
+    async fn depth(&self, queue: &QueueRef) -> Result<u64, StoreError> {
+        let name = queue.name().to_owned();
+        self.db
+            .read(move |c| {
+                Ok(c.query_row("SELECT COUNT(*) FROM messages WHERE queue = ?1", [name], |r| r.get::<_, i64>(0))?
+                    as u64)
+            })
+            .await
+    }
+
+    async fn delete_batch(&self, _queue: &QueueRef, receipt_handles: &[String]) -> Result<(), StoreError> {
+        let receipts = receipt_handles.to_vec();
+        self.db
+            .write(move |c| {
+                let mut stmt = c.prepare_cached("DELETE FROM messages WHERE receipt = ?1")?;
+                for r in receipts {
+                    stmt.execute([r])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn delete(&self, _queue: &QueueRef, receipt_handle: &str) -> Result<(), StoreError> {
         let receipt = receipt_handle.to_owned();
         self.db
