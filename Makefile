@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt bench build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt bench bench-load build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,8 +37,13 @@ lint: $(VENV)/.lint ## formatting, clippy, and cfn-lint on the SAM template
 fmt: ## format the code
 	cargo fmt --all
 
-bench: ## criterion benchmarks (figures go to BENCHMARKS.md)
+bench: ## every benchmark (figures and method in BENCHMARKS.md)
+	cargo build --release -p hookbridge-local
 	cargo bench --workspace
+
+bench-load: ## load through the local runner only (LOAD_EVENTS, LOAD_CONCURRENCY, LOAD_RUNS)
+	cargo build --release -p hookbridge-local
+	cargo bench -p hookbridge-tests --bench load
 
 build: ## debug build of everything
 	cargo build --workspace
