@@ -30,12 +30,22 @@ impl Queues for Counting {
     async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueRef, StoreError> {
         self.inner.create_queue(spec).await
     }
-    async fn send_batch(&self, q: &QueueRef, m: &[OutgoingMessage]) -> Result<Vec<Result<(), SendFailure>>, StoreError> {
+    async fn send_batch(
+        &self,
+        q: &QueueRef,
+        m: &[OutgoingMessage],
+    ) -> Result<Vec<Result<(), SendFailure>>, StoreError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(m.len() as u64, Ordering::Relaxed);
         self.inner.send_batch(q, m).await
     }
-    async fn receive(&self, q: &QueueRef, n: u32, v: Duration, w: Duration) -> Result<Vec<ReceivedMessage>, StoreError> {
+    async fn receive(
+        &self,
+        q: &QueueRef,
+        n: u32,
+        v: Duration,
+        w: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError> {
         self.inner.receive(q, n, v, w).await
     }
     async fn delete(&self, q: &QueueRef, r: &str) -> Result<(), StoreError> {
@@ -55,7 +65,8 @@ impl Queues for Counting {
 async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let (mut backend, _) = hookbridge::backend::local::open(dir.path()).unwrap();
-    let counting = Arc::new(Counting { inner: backend.queues.clone(), calls: AtomicU64::new(0), messages: AtomicU64::new(0) });
+    let counting =
+        Arc::new(Counting { inner: backend.queues.clone(), calls: AtomicU64::new(0), messages: AtomicU64::new(0) });
     backend.queues = counting.clone();
     let now = Utc::now();
     let webhook = Webhook {
@@ -93,7 +104,8 @@ async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
         Arc::new(RegistrationCache::new(Duration::from_secs(60))),
         FanoutConfig { max_message_bytes: usize::MAX, ..FanoutConfig::default() },
     );
-    let body: &'static [u8] = Box::leak(format!("{{\"order\":\"{}\"}}", "x".repeat(1000)).into_bytes().into_boxed_slice());
+    let body: &'static [u8] =
+        Box::leak(format!("{{\"order\":\"{}\"}}", "x".repeat(1000)).into_bytes().into_boxed_slice());
     let batches: Vec<SqsEvent> = (0..events.div_ceil(10))
         .map(|b| {
             let mut e = SqsEvent::default();

@@ -313,6 +313,64 @@ async fn sends_are_batched_ten_per_call_per_queue(base: (Backend, Guard)) {
     assert_eq!(drain(&s, "batched").await.len(), 10);
 }
 
+async fn resume_targets_become_resume_messages(base: (Backend, Guard)) {
+    let s = setup(base, &[]).await;
+    let queue = hookbridge_tests::unique("resumes");
+    s.backend
+        .queues
+        .create_queue(&QueueSpec {
+            name: queue.clone(),
+            visibility_timeout: Duration::from_secs(30),
+            max_receives: 0,
+            dead_letter: None,
+        })
+        .await
+        .unwrap();
+    let binding = Binding {
+        id: BindingId::generate(),
+        webhook_id: s.webhook.id,
+        kind: BindingKind::ResumeProcess {
+            catch_event_id: ProcessDefinitionId::parse("reply").unwrap(),
+            webhook_correlation_key: JsonPath::parse("entry[0].id").unwrap(),
+            process_correlation_key: ProcessDefinitionId::parse("code").unwrap(),
+            process_key: ProcessDefinitionId::parse("answer").unwrap(),
+            queue: QueueRef::parse(&queue).unwrap(),
+        },
+        created_at: Utc::now(),
+    };
+    s.backend.registry.put_binding(&binding).await.unwrap();
+    let env = envelope(&s.webhook.id, b"{\"entry\":[{\"id\":\"A\"}]}");
+    let msg = EventMessage {
+        kind: EventMessageType::WebhookEvent,
+        event_id: env.event_id,
+        webhook_id: env.webhook_id,
+        event: Some(env.clone()),
+        blob_key: None,
+        resume: vec![hookbridge::messages::ResumeTarget {
+            binding_id: binding.id,
+            process_instance_id: "inst-1".into(),
+        }],
+    };
+    let resp = fanout(&s, 3).handle(event_with(serde_json::to_string(&msg).unwrap(), 1)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1, "only the fixture's poison record");
+    let q = QueueRef::parse(&queue).unwrap();
+    let got = s.backend.queues.receive(&q, 10, Duration::from_secs(30), Duration::from_secs(1)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    let m: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(m["type"], "RESUME_PROCESS");
+    assert_eq!(m["processInstanceId"], "inst-1");
+    assert_eq!(m["catchEventId"], "reply");
+    assert_eq!(m["processKey"], "answer");
+    assert_eq!(m["deliveryId"], DeliveryId::derive(&env.event_id, binding.id.as_uuid()).to_string());
+    // An event without targets resumes nothing.
+    let mut none = msg.clone();
+    none.resume.clear();
+    fanout(&s, 3).handle(event_with(serde_json::to_string(&none).unwrap(), 1)).await;
+    assert!(
+        s.backend.queues.receive(&q, 10, Duration::from_secs(30), Duration::from_millis(500)).await.unwrap().is_empty()
+    );
+}
+
 /// Every test above, on both backends.
 macro_rules! on_backends {
     ($($name:ident),*) => {
@@ -341,5 +399,6 @@ on_backends!(
     every_binding_gets_a_message_and_poison_records_fail_alone,
     failed_entries_are_retried_alone_and_reported_when_they_keep_failing,
     claim_checked_events_are_read_from_the_blob_store,
-    sends_are_batched_ten_per_call_per_queue
+    sends_are_batched_ten_per_call_per_queue,
+    resume_targets_become_resume_messages
 );
