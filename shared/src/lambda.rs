@@ -71,7 +71,11 @@ impl AwsApp {
     pub fn dispatcher(&self, settings: DispatchSettings) -> Result<Dispatcher, ConfigError> {
         let client = OutboundClient::new(settings.allow)
             .map_err(|e| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason: format!("HTTP client: {e}") })?;
-        let config = DispatchConfig { schedule_override: settings.schedule, cache_ttl: self.common.cache_ttl };
+        let config = DispatchConfig {
+            schedule_override: settings.schedule,
+            cache_ttl: self.common.cache_ttl,
+            disable_after: settings.disable_after,
+        };
         Ok(Dispatcher::new(self.backend.clone(), settings.queues, client, config))
     }
 }
@@ -81,6 +85,7 @@ pub struct DispatchSettings {
     pub queues: DispatchQueues,
     pub allow: AllowList,
     pub schedule: Option<Vec<std::time::Duration>>,
+    pub disable_after: std::time::Duration,
 }
 
 fn queue_var(var: &'static str) -> Result<QueueRef, ConfigError> {
@@ -101,6 +106,7 @@ pub fn dispatch_settings_from_env() -> Result<DispatchSettings, ConfigError> {
             .map(|s| parse_schedule(&s))
             .transpose()
             .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
+        disable_after: crate::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", crate::dispatch::DEFAULT_DISABLE_AFTER)?,
     })
 }
 

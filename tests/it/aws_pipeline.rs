@@ -110,6 +110,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
         queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
         allow: hookbridge::dispatch::AllowList::default(),
         schedule: None,
+        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
     };
     let dispatcher = std::sync::Arc::new(app.dispatcher(dispatch).unwrap());
     let management = app.management(

@@ -333,6 +333,7 @@ fn connector(name: &str) -> Connector {
         signing: Some(SigningScheme::StandardWebhooks),
         trust_any_certificate: false,
         event_types: vec!["audit.*".into()],
+        body_template: Some(r#"{"who":"${data.user}","empty":""}"#.into()),
         timeout_ms: 5000,
         retry: RetryPolicy::default(),
         enabled: true,
@@ -368,6 +369,14 @@ pub async fn connectors_unique_names_and_versions(b: &Backend) {
         }
     }
     assert!(seen.contains(&c.id) && seen.contains(&twin.id));
+    // Health: failing since the first failure, until a success.
+    let t1 = Utc::now() - chrono::Duration::hours(2);
+    let t2 = t1 + chrono::Duration::hours(1);
+    let ms = |t: chrono::DateTime<Utc>| t.timestamp_millis();
+    assert_eq!(b.connectors.record_outcome(&c.id, false, t1).await.unwrap().map(ms), Some(ms(t1)));
+    assert_eq!(b.connectors.record_outcome(&c.id, false, t2).await.unwrap().map(ms), Some(ms(t1)));
+    assert_eq!(b.connectors.record_outcome(&c.id, true, t2).await.unwrap(), None);
+    assert_eq!(b.connectors.record_outcome(&c.id, false, t2).await.unwrap().map(ms), Some(ms(t2)));
     b.connectors.delete_connector(&c.id).await.unwrap();
     assert!(b.connectors.get_connector(&c.id).await.unwrap().is_none());
     assert!(matches!(b.connectors.delete_connector(&c.id).await, Err(StoreError::NotFound)));

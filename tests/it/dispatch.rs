@@ -307,3 +307,123 @@ async fn connector_management_validation_and_updates() {
     assert_eq!((status, e["code"].as_str()), (404, Some("CONNECTOR_NOT_FOUND")));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn templates_rotation_recovery_and_disabling_after_a_failing_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| c.retry_schedule = Some(vec![])).await;
+    let rx = TestReceiver::start().await;
+
+    // A body template shapes the request from the event.
+    connector(
+        &app,
+        json!({"name": "templated", "baseUrl": rx.url("/t"), "eventTypes": ["tpl.*"],
+        "bodyTemplate": {"text": "user ${data.user} did ${type}", "n": "${data.n}", "id": "${id}"}}),
+    )
+    .await;
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/connectors",
+            Some(json!({"name": "bad template", "baseUrl": rx.url("/x"), "bodyTemplate": {"a": "${data.[1]}"}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains("position"), "{err}");
+    send_events(
+        &app,
+        vec![
+            json!({"id": "t-1", "type": "tpl.x", "occurredAt": "2026-11-23T10:00:00Z", "data": {"user": "u1", "n": 5}}),
+        ],
+    )
+    .await;
+    let r = rx.next().await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).unwrap(),
+        json!({"text": "user u1 did tpl.x", "n": 5, "id": "t-1"})
+    );
+
+    // Rotation: during the overlap both signatures travel; each verifies with its secret.
+    let c = connector(
+        &app,
+        json!({"name": "rotating", "baseUrl": rx.url("/r"), "eventTypes": ["rot.*"],
+        "signing": {"scheme": "STANDARD_WEBHOOKS"}}),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap();
+    let (_, old) = app.call(Method::GET, &format!("/v1/connectors/{cid}/signing-secret"), None).await;
+    let (status, rotated) = app
+        .call(
+            Method::POST,
+            &format!("/v1/connectors/{cid}/signing-secret/rotate"),
+            Some(json!({"overlapSeconds": 3600})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert!(rotated["previousValidUntil"].is_string());
+    send_events(&app, vec![json!({"id": "r-1", "type": "rot.x", "occurredAt": "2026-11-23T10:00:00Z"})]).await;
+    let r = rx.next().await;
+    let sig = r.headers["webhook-signature"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = sig.split(' ').collect();
+    assert_eq!(parts.len(), 2, "{sig}");
+    let signed =
+        [r.headers["webhook-id"].as_bytes(), b".", r.headers["webhook-timestamp"].as_bytes(), b".", &r.body].concat();
+    for (part, secret) in parts.iter().zip([rotated["secret"].as_str().unwrap(), old["secret"].as_str().unwrap()]) {
+        let key = STANDARD.decode(&secret[6..]).unwrap();
+        assert_eq!(*part, format!("v1,{}", STANDARD.encode(hmac(&key, &signed))));
+    }
+    let (_, shown) = app.call(Method::GET, &format!("/v1/connectors/{cid}/signing-secret"), None).await;
+    assert_eq!(shown["secret"], rotated["secret"]);
+    // Without an overlap the old secret stops at once.
+    app.call(Method::POST, &format!("/v1/connectors/{cid}/signing-secret/rotate"), Some(json!({"overlapSeconds": 0})))
+        .await;
+    send_events(&app, vec![json!({"id": "r-2", "type": "rot.x", "occurredAt": "2026-11-23T10:00:00Z"})]).await;
+    assert_eq!(rx.next().await.headers["webhook-signature"].to_str().unwrap().split(' ').count(), 1);
+
+    // Recovery: failed deliveries since a time go again.
+    rx.answer(&[400, 400], 200);
+    let c = connector(&app, json!({"name": "recovering", "baseUrl": rx.url("/rec"), "eventTypes": ["rec.*"]})).await;
+    let cid = c["id"].as_str().unwrap();
+    let ids = send_events(
+        &app,
+        vec![
+            json!({"id": "rec-1", "type": "rec.x", "occurredAt": "2026-11-23T10:00:00Z"}),
+            json!({"id": "rec-2", "type": "rec.x", "occurredAt": "2026-11-23T10:00:00Z"}),
+        ],
+    )
+    .await;
+    rx.next().await;
+    rx.next().await;
+    for id in &ids {
+        assert_eq!(delivery_when_done(&app, id).await["status"], "FAILED");
+    }
+    let (status, r) =
+        app.call(Method::POST, &format!("/v1/connectors/{cid}/recover?since=2020-01-01T00:00:00Z"), None).await;
+    assert_eq!((status, r["redelivered"].as_u64()), (202, Some(2)));
+    let mut got = vec![rx.next().await.path, rx.next().await.path];
+    got.sort();
+    assert_eq!(got, vec!["/rec", "/rec"]);
+    for id in &ids {
+        assert_eq!(delivery_when_done(&app, id).await["status"], "SUCCEEDED");
+    }
+    app.stop().await;
+
+    // Failing without a success for the configured period disables the connector.
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_in(dir, |c| {
+        c.retry_schedule = Some(vec![]);
+        c.disable_after = Duration::ZERO;
+    })
+    .await;
+    rx.answer(&[], 503);
+    let c = connector(&app, json!({"name": "always failing", "baseUrl": rx.url("/f")})).await;
+    send_events(&app, vec![event("f-1", "audit.x")]).await;
+    rx.next().await;
+    let c = eventually(|| async {
+        let (_, c) = app.call(Method::GET, &format!("/v1/connectors/{}", c["id"].as_str().unwrap()), None).await;
+        (c["enabled"] == false).then_some(c)
+    })
+    .await;
+    assert!(c["disabledReason"].as_str().unwrap().contains("without a success"), "{c}");
+    app.stop().await;
+}

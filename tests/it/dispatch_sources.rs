@@ -54,6 +54,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
             queues: DispatchQueues { deliveries: deliveries.clone(), dead_letter: dlq },
             allow: AllowList::loopback(),
             schedule: None,
+            disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
         })
         .unwrap(),
     );
@@ -71,6 +72,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         signing: None,
         trust_any_certificate: false,
         event_types: vec![],
+        body_template: None,
         timeout_ms: 5000,
         retry: RetryPolicy::default(),
         enabled: true,

@@ -17,7 +17,9 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hookbridge::config::{CommonConfig, ConfigError, number, optional};
-use hookbridge::dispatch::{AllowList, DispatchConfig, Dispatcher, OutboundClient, parse_schedule};
+use hookbridge::dispatch::{
+    AllowList, DEFAULT_DISABLE_AFTER, DispatchConfig, Dispatcher, OutboundClient, parse_schedule,
+};
 use hookbridge::domain::QueueRef;
 use hookbridge::error::{StoreError, with_json_fallbacks};
 use hookbridge::fanout::{Fanout, FanoutConfig};
@@ -62,6 +64,9 @@ pub struct LocalConfig {
     pub allow_targets: AllowList,
     /// `HOOKBRIDGE_RETRY_SCHEDULE`: seconds, comma-separated, replacing connectors' schedules.
     pub retry_schedule: Option<Vec<Duration>>,
+    /// `HOOKBRIDGE_DISABLE_AFTER_SECS`: failing this long without a success disables a
+    /// connector (default 5 days).
+    pub disable_after: Duration,
     pub common: CommonConfig,
 }
 
@@ -89,6 +94,7 @@ impl LocalConfig {
                 .map(|s| parse_schedule(&s))
                 .transpose()
                 .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
+            disable_after: hookbridge::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", DEFAULT_DISABLE_AFTER)?,
             common: CommonConfig::from_env()?,
         })
     }
@@ -106,6 +112,7 @@ impl LocalConfig {
             dispatch_workers: 4,
             allow_targets: AllowList::loopback(),
             retry_schedule: None,
+            disable_after: DEFAULT_DISABLE_AFTER,
             common: CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: Duration::from_secs(30) },
         }
     }
@@ -161,7 +168,11 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         DispatchQueues { deliveries: deliveries.clone(), dead_letter: dispatch_dlq },
         client,
         // Local changes invalidate the dispatcher's cache at once (see management).
-        DispatchConfig { schedule_override: config.retry_schedule.clone(), cache_ttl: config.common.cache_ttl },
+        DispatchConfig {
+            schedule_override: config.retry_schedule.clone(),
+            cache_ttl: config.common.cache_ttl,
+            disable_after: config.disable_after,
+        },
     ));
 
     let listener =

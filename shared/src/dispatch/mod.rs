@@ -10,6 +10,7 @@ pub mod client;
 pub mod guard;
 pub mod signing;
 pub mod sources;
+pub mod template;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ pub use guard::AllowList;
 
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorSecrets, DeliveryAttempt, DeliveryId, DeliveryRecord,
-    DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, delivery_id,
+    DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, SigningScheme, delivery_id,
 };
 use crate::error::{Conflict, StoreError};
 use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest};
@@ -45,7 +46,13 @@ pub struct DispatchConfig {
     pub schedule_override: Option<Vec<Duration>>,
     /// How long connectors and their secrets are cached.
     pub cache_ttl: Duration,
+    /// `HOOKBRIDGE_DISABLE_AFTER_SECS`: a connector failing this long without a success is
+    /// disabled (default 5 days).
+    pub disable_after: Duration,
 }
+
+/// Five days.
+pub const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 
 /// Parses `HOOKBRIDGE_RETRY_SCHEDULE`-style lists: seconds, fractions allowed.
 pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
@@ -109,6 +116,8 @@ pub struct Dispatcher {
     config: DispatchConfig,
     connectors: Mutex<HashMap<ConnectorId, CachedConnector>>,
     listing: Mutex<Option<(Instant, Arc<Vec<Connector>>)>>,
+    /// Last known health per connector (`Some(since)` failing), so only changes are written.
+    health: Mutex<HashMap<ConnectorId, Option<DateTime<Utc>>>>,
 }
 
 /// The secret-store name of a connector's secrets.
@@ -118,7 +127,15 @@ pub fn connector_secret_name(id: &ConnectorId) -> String {
 
 impl Dispatcher {
     pub fn new(backend: Backend, queues: DispatchQueues, client: OutboundClient, config: DispatchConfig) -> Self {
-        Self { backend, queues, client, config, connectors: Mutex::new(HashMap::new()), listing: Mutex::new(None) }
+        Self {
+            backend,
+            queues,
+            client,
+            config,
+            connectors: Mutex::new(HashMap::new()),
+            listing: Mutex::new(None),
+            health: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Forgets cached connectors (the local runner calls this on every connector change).
@@ -302,7 +319,9 @@ impl Dispatcher {
         record.attempts.push(attempt_of(&resp, now));
         record.updated_at = now;
         let status = resp.status;
-        if status.is_some_and(|s| (200..300).contains(&s)) {
+        let succeeded = status.is_some_and(|s| (200..300).contains(&s));
+        self.track_health(connector, succeeded, now).await?;
+        if succeeded {
             record.status = DeliveryStatus::Succeeded;
             record.next_attempt_at = None;
             return self.backend.deliveries.put_delivery(&record).await;
@@ -317,8 +336,7 @@ impl Dispatcher {
         let schedule = self.schedule(connector);
         let made = record.attempts.len();
         if retryable && made <= schedule.len() {
-            let planned = schedule[made - 1];
-            let delay = jitter(retry_after(&resp).map_or(planned, |ra| ra.clamp(planned, planned * 2)));
+            let delay = jitter(next_delay(schedule[made - 1], retry_after(&resp)));
             let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
             record.next_attempt_at = Some(at);
             self.backend.deliveries.put_delivery(&record).await?;
@@ -353,6 +371,26 @@ impl Dispatcher {
         record.next_attempt_at = None;
         record.updated_at = now;
         self.backend.deliveries.put_delivery(&record).await
+    }
+
+    /// Remembers when a connector started failing; one failing longer than
+    /// `disable_after` without a success is disabled.
+    async fn track_health(&self, connector: &Connector, success: bool, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let known = self.health.lock().expect("health").get(&connector.id).copied();
+        let since = match (success, known) {
+            (true, Some(None)) => return Ok(()), // healthy, known healthy: nothing to write
+            (false, Some(Some(since))) => Some(since), // failing, start already recorded
+            _ => self.backend.connectors.record_outcome(&connector.id, success, now).await?,
+        };
+        self.health.lock().expect("health").insert(connector.id, since);
+        if let Some(since) = since {
+            let failing = (now - since).to_std().unwrap_or_default();
+            if failing >= self.config.disable_after {
+                let reason = format!("failing without a success since {}", since.to_rfc3339());
+                self.disable(connector, &reason).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn disable(&self, connector: &Connector, reason: &str) -> Result<(), StoreError> {
@@ -423,6 +461,31 @@ impl Dispatcher {
         }))
     }
 
+    /// Redelivers every failed delivery of a connector created at or after `since`; returns
+    /// how many were queued.
+    pub async fn recover(&self, connector: &ConnectorId, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        let filter = crate::ports::DeliveryFilter { connector: Some(*connector), status: Some(DeliveryStatus::Failed) };
+        let mut cursor = None;
+        let mut ids = Vec::new();
+        'pages: loop {
+            let page = self.backend.deliveries.list_deliveries(&filter, PageRequest { cursor, limit: 500 }).await?;
+            for d in page.items {
+                if d.created_at < since {
+                    break 'pages; // newest first: the rest are older
+                }
+                ids.push(d.id);
+            }
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        for id in &ids {
+            self.redeliver(id).await?;
+        }
+        Ok(ids.len())
+    }
+
     /// Queues a delivery again from the start (operator's redeliver).
     pub async fn redeliver(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
         let Some(mut record) = self.backend.deliveries.get_delivery(id).await? else { return Ok(None) };
@@ -441,6 +504,13 @@ fn message(id: DeliveryId, not_before: Option<DateTime<Utc>>, delay: Duration) -
         serde_json::to_string(&DeliveryMessage { kind: DeliveryMessageType::Delivery, delivery_id: id, not_before })
             .expect("a delivery message serializes");
     OutgoingMessage { body, delay: delay.min(MAX_DELAY), ..OutgoingMessage::default() }
+}
+
+/// The wait before the next attempt: the schedule's, or the endpoint's `Retry-After`
+/// within [scheduled, 2 x scheduled] (so a receiver can slow us down, but neither stall a
+/// delivery for days nor hurry it).
+pub fn next_delay(planned: Duration, retry_after: Option<Duration>) -> Duration {
+    retry_after.map_or(planned, |ra| ra.clamp(planned, planned * 2))
 }
 
 /// ±20% so retries of many deliveries do not arrive together.
@@ -477,7 +547,11 @@ pub fn prepare(
 ) -> Result<OutboundRequest, String> {
     let credential = || secrets.credential.as_ref().map(|c| c.expose()).ok_or("the connector has no credential");
     let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
-    let mut body_value = serde_json::to_value(&record.event).map_err(|e| e.to_string())?;
+    let event_value = serde_json::to_value(&record.event).map_err(|e| e.to_string())?;
+    let mut body_value = match &connector.body_template {
+        Some(t) => template::render(&serde_json::from_str(t).map_err(|e| format!("bodyTemplate: {e}"))?, &event_value),
+        None => event_value,
+    };
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
     headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
     match &connector.auth {
@@ -504,7 +578,18 @@ pub fn prepare(
     headers.push(("webhook-id".into(), id.clone()));
     if let Some(scheme) = connector.signing {
         let secret = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
-        for (k, v) in signing::sign(scheme, secret, &id, now.timestamp(), &body)? {
+        let mut signed = signing::sign(scheme, secret, &id, now.timestamp(), &body)?;
+        // During a rotation's overlap Standard Webhooks carries both signatures (its header
+        // is a space-separated list), so receivers can switch secrets at their own pace.
+        if let (SigningScheme::StandardWebhooks, Some(previous)) = (scheme, secrets.previous_signing(now)) {
+            let old = signing::sign(scheme, previous, &id, now.timestamp(), &body)?;
+            for ((k, v), (_, o)) in signed.iter_mut().zip(old) {
+                if *k == "webhook-signature" {
+                    *v = format!("{v} {o}");
+                }
+            }
+        }
+        for (k, v) in signed {
             headers.retain(|(h, _)| h != k);
             headers.push((k.to_owned(), v));
         }
@@ -567,6 +652,38 @@ pub async fn handle_invocation(
 }
 
 /// What a direct invocation fails with (the Lambda runtime reports it to the caller).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_honoured_within_bounds() {
+        let s = Duration::from_secs;
+        assert_eq!(next_delay(s(300), None), s(300));
+        assert_eq!(next_delay(s(300), Some(s(450))), s(450));
+        assert_eq!(next_delay(s(300), Some(s(5))), s(300), "not sooner than scheduled");
+        assert_eq!(next_delay(s(300), Some(s(86_400))), s(600), "at most twice the schedule");
+    }
+
+    #[test]
+    fn schedules_parse_seconds_with_fractions() {
+        assert_eq!(
+            parse_schedule("0.01, 5,300").unwrap(),
+            vec![Duration::from_millis(10), Duration::from_secs(5), Duration::from_secs(300)]
+        );
+        assert!(parse_schedule("1,x").is_err());
+        assert!(parse_schedule("-1").is_err());
+    }
+
+    #[test]
+    fn jitter_stays_within_twenty_percent() {
+        for _ in 0..1000 {
+            let d = jitter(Duration::from_secs(100)).as_secs_f64();
+            assert!((80.0..=120.0).contains(&d), "{d}");
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
     #[error("invalid input: {0}")]

@@ -128,9 +128,19 @@ pub struct ConnectorSecrets {
     pub credential: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<SecretString>,
+    /// The secret before the last rotation, still signing until `previous_until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_signing_secret: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<DateTime<Utc>>,
 }
 
 impl ConnectorSecrets {
+    /// The previous signing secret, while its overlap window lasts.
+    pub fn previous_signing(&self, now: DateTime<Utc>) -> Option<&SecretString> {
+        self.previous_signing_secret.as_ref().filter(|_| self.previous_until.is_some_and(|u| now < u))
+    }
+
     pub fn to_secret(&self) -> SecretString {
         SecretString::new(serde_json::to_string(self).expect("secrets serialize"))
     }
@@ -191,6 +201,9 @@ pub struct Connector {
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
+    /// The body template as JSON text (see `dispatch::template`); the event as is when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_template: Option<String>,
     pub timeout_ms: u64,
     #[serde(default)]
     pub retry: RetryPolicy,

@@ -28,6 +28,8 @@ pub(super) fn routes() -> Router<Arc<ManagementState>> {
         .route("/v1/connectors", post(create).get(list))
         .route("/v1/connectors/{id}", get(read).patch(update).delete(remove))
         .route("/v1/connectors/{id}/signing-secret", get(signing_secret))
+        .route("/v1/connectors/{id}/signing-secret/rotate", post(rotate_signing_secret))
+        .route("/v1/connectors/{id}/recover", post(recover))
         .route("/v1/connectors/{id}/invoke", post(invoke))
         .route("/v1/deliveries", get(list_deliveries))
         .route("/v1/deliveries/{id}", get(read_delivery))
@@ -121,6 +123,7 @@ struct CreateConnector {
     trust_any_certificate: bool,
     #[serde(default)]
     event_types: Vec<String>,
+    body_template: Option<serde_json::Value>,
     timeout_ms: Option<u64>,
     retry: Option<RetryPolicy>,
     enabled: Option<bool>,
@@ -141,6 +144,9 @@ struct UpdateConnector {
     signing: Option<Option<SigningInput>>,
     trust_any_certificate: Option<bool>,
     event_types: Option<Vec<String>>,
+    /// `null` removes the template.
+    #[serde(default, deserialize_with = "some")]
+    body_template: Option<Option<serde_json::Value>>,
     timeout_ms: Option<u64>,
     retry: Option<RetryPolicy>,
     enabled: Option<bool>,
@@ -173,6 +179,7 @@ struct ConnectorView {
     /// True when certificates are not verified: anyone on the path can read and change the traffic.
     insecure: bool,
     event_types: Vec<String>,
+    body_template: Option<serde_json::Value>,
     timeout_ms: u64,
     retry: RetryPolicy,
     enabled: bool,
@@ -196,6 +203,7 @@ impl From<Connector> for ConnectorView {
             trust_any_certificate: c.trust_any_certificate,
             insecure: c.trust_any_certificate,
             event_types: c.event_types,
+            body_template: c.body_template.as_deref().and_then(|t| serde_json::from_str(t).ok()),
             timeout_ms: c.timeout_ms,
             retry: c.retry,
             enabled: c.enabled,
@@ -248,6 +256,13 @@ fn validate(c: &Connector) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A validated template, kept as JSON text.
+fn template_text(t: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
+    let Some(t) = t else { return Ok(None) };
+    crate::dispatch::template::validate(&t).map_err(|e| ApiError::bad_request("VALIDATION_FAILED", e))?;
+    Ok(Some(t.to_string()))
+}
+
 fn name_taken(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(Conflict::NameTaken) => {
@@ -295,6 +310,7 @@ async fn create(
         signing: req.signing.map(|s| s.scheme),
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
+        body_template: template_text(req.body_template)?,
         timeout_ms: req.timeout_ms.unwrap_or(10_000),
         retry: req.retry.unwrap_or_default(),
         enabled: req.enabled.unwrap_or(true),
@@ -304,7 +320,7 @@ async fn create(
         version: 1,
     };
     validate(&connector)?;
-    let secrets = ConnectorSecrets { credential, signing_secret };
+    let secrets = ConnectorSecrets { credential, signing_secret, ..ConnectorSecrets::default() };
     let name = connector_secret_name(&connector.id);
     st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.connectors.create_connector(&connector).await {
@@ -371,6 +387,9 @@ async fn update(
     }
     if let Some(v) = req.event_types {
         c.event_types = v;
+    }
+    if let Some(v) = req.body_template {
+        c.body_template = template_text(v)?;
     }
     if let Some(v) = req.timeout_ms {
         c.timeout_ms = v;
@@ -459,4 +478,77 @@ async fn redeliver(State(st): St, Path(id): Path<String>) -> Result<(StatusCode,
     let id = DeliveryId::parse(&id).map_err(|_| delivery_not_found())?;
     let record = st.dispatcher.redeliver(&id).await?.ok_or_else(delivery_not_found)?;
     Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateRequest {
+    /// The new secret; generated when omitted.
+    secret: Option<SecretString>,
+    /// How long the previous secret keeps signing (Standard Webhooks sends both), 0 to
+    /// 7 days, default 24 hours.
+    overlap_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rotated {
+    secret: String,
+    previous_valid_until: Option<DateTime<Utc>>,
+}
+
+/// A new signing secret; the previous one keeps signing for the overlap window. The answer
+/// shows the new secret (as the signing-secret endpoint does).
+async fn rotate_signing_secret(
+    State(st): St,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Rotated>, ApiError> {
+    let c = load(&st, &id).await?;
+    let scheme = c
+        .signing
+        .ok_or_else(|| ApiError::not_found("SIGNING_NOT_CONFIGURED", "the connector does not sign its requests"))?;
+    // The body is optional: no body rotates to a generated secret with a 24-hour overlap.
+    let req = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateRequest { secret: None, overlap_seconds: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))?
+    };
+    let overlap = req.overlap_seconds.unwrap_or(86_400);
+    if overlap > 7 * 86_400 {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "overlapSeconds: at most 7 days (604800)"));
+    }
+    let mut secrets = load_secrets(&st, &c.id).await?;
+    let now = st.backend.clock.now();
+    let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
+    secrets.previous_signing_secret = secrets.signing_secret.take().filter(|_| until.is_some());
+    secrets.previous_until = until.filter(|_| secrets.previous_signing_secret.is_some());
+    let new = req.secret.unwrap_or_else(|| signing::generate_secret(scheme));
+    secrets.signing_secret = Some(new.clone());
+    st.backend.secrets.put_secret(&connector_secret_name(&c.id), &secrets.to_secret()).await?;
+    st.dispatcher.invalidate();
+    tracing::info!(connector_id = %c.id, overlap_seconds = overlap, "signing secret rotated");
+    Ok(Json(Rotated { secret: new.expose().to_owned(), previous_valid_until: secrets.previous_until }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverQuery {
+    since: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct Recovered {
+    redelivered: usize,
+}
+
+/// Redelivers every failed delivery of the connector since a time (after an outage).
+async fn recover(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RecoverQuery>,
+) -> Result<(StatusCode, Json<Recovered>), ApiError> {
+    let c = load(&st, &id).await?;
+    let redelivered = st.dispatcher.recover(&c.id, q.since).await?;
+    Ok((StatusCode::ACCEPTED, Json(Recovered { redelivered })))
 }

@@ -85,6 +85,14 @@ pub trait ConnectorStore: Send + Sync {
     /// Replaces a connector if its stored version is `version - 1`.
     async fn update_connector(&self, connector: &Connector) -> Result<(), StoreError>;
     async fn delete_connector(&self, id: &ConnectorId) -> Result<(), StoreError>;
+    /// Records an attempt's outcome; returns since when the connector has been failing
+    /// without a success (`None` after a success).
+    async fn record_outcome(
+        &self,
+        id: &ConnectorId,
+        success: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 /// Which deliveries to list.

@@ -556,9 +556,35 @@ impl ConnectorStore for DynamoRegistry {
         let items = vec![
             self.delete_tx(format!("CONNECTOR#{id}"), "CONNECTOR")?,
             self.delete_tx(connector_name_pk(&current), "NAME")?,
+            self.delete_tx(format!("HEALTH#{id}"), "HEALTH")?,
         ];
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(sdk_error)?;
         Ok(())
+    }
+
+    async fn record_outcome(
+        &self,
+        id: &ConnectorId,
+        success: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let req =
+            self.client.update_item().table_name(&self.table).set_key(Some(key(format!("HEALTH#{id}"), "HEALTH")));
+        if success {
+            req.update_expression("REMOVE failingSince").send().await.map_err(sdk_error)?;
+            return Ok(None);
+        }
+        let out = req
+            .update_expression("SET failingSince = if_not_exists(failingSince, :now)")
+            .expression_attribute_values(":now", AttributeValue::N(at.timestamp_millis().to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let since = out
+            .attributes
+            .and_then(|a| a.get("failingSince").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()));
+        Ok(since.and_then(chrono::DateTime::from_timestamp_millis))
     }
 }
 

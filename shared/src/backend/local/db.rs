@@ -245,6 +245,10 @@ CREATE TABLE IF NOT EXISTS connectors (
     version INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS connector_health (
+    id TEXT PRIMARY KEY,
+    failing_since INTEGER
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     connector_id TEXT NOT NULL,

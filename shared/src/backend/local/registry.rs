@@ -361,7 +361,37 @@ impl ConnectorStore for LocalRegistry {
         self.db
             .write(move |c| {
                 let n = c.execute("DELETE FROM connectors WHERE id = ?1", [&id])?;
+                c.execute("DELETE FROM connector_health WHERE id = ?1", [&id])?;
                 if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn record_outcome(
+        &self,
+        id: &ConnectorId,
+        success: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let (id, at_ms) = (id.to_string(), at.timestamp_millis());
+        self.db
+            .write(move |c| {
+                if success {
+                    c.execute(
+                        "INSERT INTO connector_health (id, failing_since) VALUES (?1, NULL)
+                         ON CONFLICT (id) DO UPDATE SET failing_since = NULL",
+                        [&id],
+                    )?;
+                    return Ok(None);
+                }
+                let since: i64 = c.query_row(
+                    "INSERT INTO connector_health (id, failing_since) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET failing_since = COALESCE(failing_since, excluded.failing_since)
+                     RETURNING failing_since",
+                    params![id, at_ms],
+                    |r| r.get(0),
+                )?;
+                Ok(chrono::DateTime::from_timestamp_millis(since))
             })
             .await
     }
