@@ -52,11 +52,12 @@ async fn start_runner(http: &reqwest::Client) -> Runner {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned at once, so the process is killed and reaped on every path (Drop).
+    let runner = Runner { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
     // Readiness: the runner answers once it listens.
     for _ in 0..500 {
-        if http.get(format!("{base}/v1/webhooks")).bearer_auth(TOKEN).send().await.is_ok() {
-            return Runner { child, base, _dir: dir };
+        if http.get(format!("{}/v1/webhooks", runner.base)).bearer_auth(TOKEN).send().await.is_ok() {
+            return runner;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
