@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt bench bench-load build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ bench: ## every benchmark (figures and method in BENCHMARKS.md)
 bench-load: ## load through the local runner only (LOAD_EVENTS, LOAD_CONCURRENCY, LOAD_RUNS)
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench load
+
+bench-dispatch: ## outbound dispatch under load (LOAD_EVENTS, LOAD_PRODUCERS, LOAD_RUNS, LOAD_RATE)
+	cargo build --release -p hookbridge-local
+	cargo bench -p hookbridge-tests --bench dispatch_load
 
 build: ## debug build of everything
 	cargo build --workspace

@@ -135,6 +135,10 @@ fn receive_now(
             });
         }
     }
+    if !out.is_empty() {
+        return Ok((out, None));
+    }
+    // Nothing now: when does the next hidden or delayed message become visible?
     let next: Option<i64> = c.query_row(
         "SELECT MIN(visible_at) FROM messages WHERE queue = ?1 AND visible_at > ?2",
         params![queue, now],
