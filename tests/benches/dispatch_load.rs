@@ -84,10 +84,10 @@ async fn start_receiver() -> (std::net::SocketAddr, Arrivals) {
         let a = a.clone();
         async move {
             let now = Instant::now();
-            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                if let Some(id) = v["id"].as_str() {
-                    a.lock().unwrap().entry(id.to_owned()).or_insert(now);
-                }
+            if let Ok(v) = serde_json::from_slice::<Value>(&body)
+                && let Some(id) = v["id"].as_str()
+            {
+                a.lock().unwrap().entry(id.to_owned()).or_insert(now);
             }
             "ok"
         }
