@@ -427,3 +427,48 @@ async fn templates_rotation_recovery_and_disabling_after_a_failing_period() {
     assert!(c["disabledReason"].as_str().unwrap().contains("without a success"), "{c}");
     app.stop().await;
 }
+
+/// A receiver over TLS with a self-signed certificate: refused unless the connector trusts
+/// any certificate (and then flagged insecure).
+#[tokio::test]
+async fn self_signed_receivers_need_trust_any_certificate() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert.cert.pem().into_bytes(),
+        cert.signing_key.serialize_pem().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().fallback(move |body: String| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(body);
+            "secure ok"
+        }
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = axum_server::from_tcp_rustls(listener, config).unwrap();
+    tokio::spawn(async move { server.serve(app.into_make_service()).await.unwrap() });
+
+    let app = TestApp::spawn().await;
+    let strict = connector(&app, json!({"name": "tls strict", "baseUrl": format!("https://localhost:{}", addr.port())})).await;
+    assert_eq!(strict["insecure"], false);
+    let (_, r) = app
+        .call(Method::POST, &format!("/v1/connectors/{}/invoke", strict["id"].as_str().unwrap()), Some(event("tls-1", "audit.t")))
+        .await;
+    assert!(r["status"].is_null(), "an unverifiable certificate is refused: {r}");
+    assert!(r["error"].as_str().unwrap().contains("error"), "{r}");
+
+    let lax = connector(&app, json!({"name": "tls lax", "baseUrl": format!("https://localhost:{}", addr.port()), "trustAnyCertificate": true})).await;
+    assert_eq!(lax["insecure"], true);
+    let (_, r) = app
+        .call(Method::POST, &format!("/v1/connectors/{}/invoke", lax["id"].as_str().unwrap()), Some(event("tls-2", "audit.t")))
+        .await;
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["body"], "secure ok");
+    let got: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
+    assert_eq!(got["id"], "tls-2");
+    app.stop().await;
+}
