@@ -334,6 +334,7 @@ fn connector(name: &str) -> Connector {
         trust_any_certificate: false,
         event_types: vec!["audit.*".into()],
         body_template: Some(r#"{"who":"${data.user}","empty":""}"#.into()),
+        batch_max_events: Some(50),
         timeout_ms: 5000,
         retry: RetryPolicy::default(),
         enabled: true,
@@ -396,6 +397,7 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
         let d = DeliveryRecord {
             id: delivery_id(&event.id, &connector_id),
             connector_id,
+            batch: (i == 2).then(|| format!("[{}]", serde_json::to_string(&event).unwrap())),
             event,
             status: DeliveryStatus::Pending,
             attempts: vec![],

@@ -453,10 +453,15 @@ async fn self_signed_receivers_need_trust_any_certificate() {
     tokio::spawn(async move { server.serve(app.into_make_service()).await.unwrap() });
 
     let app = TestApp::spawn().await;
-    let strict = connector(&app, json!({"name": "tls strict", "baseUrl": format!("https://localhost:{}", addr.port())})).await;
+    let strict =
+        connector(&app, json!({"name": "tls strict", "baseUrl": format!("https://localhost:{}", addr.port())})).await;
     assert_eq!(strict["insecure"], false);
     let (_, r) = app
-        .call(Method::POST, &format!("/v1/connectors/{}/invoke", strict["id"].as_str().unwrap()), Some(event("tls-1", "audit.t")))
+        .call(
+            Method::POST,
+            &format!("/v1/connectors/{}/invoke", strict["id"].as_str().unwrap()),
+            Some(event("tls-1", "audit.t")),
+        )
         .await;
     assert!(r["status"].is_null(), "an unverifiable certificate is refused: {r}");
     assert!(r["error"].as_str().unwrap().contains("error"), "{r}");
@@ -464,11 +469,56 @@ async fn self_signed_receivers_need_trust_any_certificate() {
     let lax = connector(&app, json!({"name": "tls lax", "baseUrl": format!("https://localhost:{}", addr.port()), "trustAnyCertificate": true})).await;
     assert_eq!(lax["insecure"], true);
     let (_, r) = app
-        .call(Method::POST, &format!("/v1/connectors/{}/invoke", lax["id"].as_str().unwrap()), Some(event("tls-2", "audit.t")))
+        .call(
+            Method::POST,
+            &format!("/v1/connectors/{}/invoke", lax["id"].as_str().unwrap()),
+            Some(event("tls-2", "audit.t")),
+        )
         .await;
     assert_eq!(r["status"], 200, "{r}");
     assert_eq!(r["body"], "secure ok");
     let got: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
     assert_eq!(got["id"], "tls-2");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn audit_batches_reach_batch_connectors_in_one_post() {
+    let app = TestApp::spawn().await;
+    let rx = TestReceiver::start().await;
+    connector(
+        &app,
+        json!({"name": "batched sink", "baseUrl": rx.url("/batch"), "batch": {"maxEvents": 3},
+        "auth": {"type": "CLIENT_SECRET", "secret": "cs"}, "signing": {"scheme": "HUB_SIGNATURE_256", "secret": "k"}}),
+    )
+    .await;
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/connectors",
+            Some(json!({"name": "bad batch", "baseUrl": rx.url("/x"), "batch": {"maxEvents": 0}})),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("VALIDATION_FAILED")));
+    let events: Vec<Value> = (0..5).map(|i| event(&format!("b-{i}"), "audit.bulk")).collect();
+    let ids = send_events(&app, events.clone()).await;
+    assert_eq!(ids.len(), 2, "5 events in batches of at most 3");
+    let mut bodies = vec![rx.next().await, rx.next().await];
+    assert!(rx.quiet_for(300).await);
+    bodies.sort_by_key(|r| r.body.len());
+    let small: Value = serde_json::from_slice(&bodies[0].body).unwrap();
+    let large: Value = serde_json::from_slice(&bodies[1].body).unwrap();
+    assert_eq!(large["events"].as_array().unwrap().len(), 3);
+    assert_eq!(small["events"].as_array().unwrap().len(), 2);
+    let mut all: Vec<Value> =
+        large["events"].as_array().unwrap().iter().chain(small["events"].as_array().unwrap()).cloned().collect();
+    all.sort_by_key(|e| e["id"].as_str().unwrap().to_owned());
+    assert_eq!(all, events);
+    assert_eq!(large["clientSecret"], "cs");
+    let sig = format!("sha256={}", hex::encode(hmac(b"k", &bodies[1].body)));
+    assert_eq!(bodies[1].headers["x-hub-signature-256"].to_str().unwrap(), sig);
+    for id in &ids {
+        assert_eq!(delivery_when_done(&app, id).await["status"], "SUCCEEDED");
+    }
     app.stop().await;
 }

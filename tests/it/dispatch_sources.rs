@@ -73,6 +73,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         trust_any_certificate: false,
         event_types: vec![],
         body_template: None,
+        batch_max_events: None,
         timeout_ms: 5000,
         retry: RetryPolicy::default(),
         enabled: true,

@@ -201,31 +201,50 @@ impl Dispatcher {
         let now = self.backend.clock.now();
         let mut ids = Vec::new();
         let mut messages = Vec::new();
-        for event in events {
-            for c in connectors.iter().filter(|c| c.enabled && c.accepts(&event.kind)) {
-                let record = DeliveryRecord {
-                    id: delivery_id(&event.id, &c.id),
-                    connector_id: c.id,
-                    event: event.clone(),
-                    status: DeliveryStatus::Pending,
-                    attempts: Vec::new(),
-                    next_attempt_at: Some(now),
-                    created_at: now,
-                    updated_at: now,
-                };
-                match self.backend.deliveries.create_delivery(&record).await {
-                    Ok(()) => {}
-                    Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
-                        let existing = self.backend.deliveries.get_delivery(&record.id).await?;
-                        if !existing.is_some_and(|d| d.status == DeliveryStatus::Pending) {
-                            continue;
-                        }
+        // One delivery per (event, connector), or per chunk of events for batch connectors.
+        let mut units: Vec<(&Connector, Vec<&OutboundEvent>)> = Vec::new();
+        for c in connectors.iter().filter(|c| c.enabled) {
+            let matching: Vec<&OutboundEvent> = events.iter().filter(|e| c.accepts(&e.kind)).collect();
+            match c.batch_max_events {
+                Some(max) => {
+                    for chunk in matching.chunks(max.max(1) as usize) {
+                        units.push((c, chunk.to_vec()));
                     }
-                    Err(e) => return Err(e.into()),
                 }
-                ids.push(record.id);
-                messages.push(message(record.id, None, Duration::ZERO));
+                None => units.extend(matching.into_iter().map(|e| (c, vec![e]))),
             }
+        }
+        for (c, chunk) in units {
+            let (id, batch) = if c.batch_max_events.is_some() {
+                let owned: Vec<OutboundEvent> = chunk.iter().map(|e| (*e).clone()).collect();
+                let text = serde_json::to_string(&owned).map_err(StoreError::backend)?;
+                (crate::domain::batch_delivery_id(&owned, &c.id), Some(text))
+            } else {
+                (delivery_id(&chunk[0].id, &c.id), None)
+            };
+            let record = DeliveryRecord {
+                id,
+                connector_id: c.id,
+                event: chunk[0].clone(),
+                batch,
+                status: DeliveryStatus::Pending,
+                attempts: Vec::new(),
+                next_attempt_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            };
+            match self.backend.deliveries.create_delivery(&record).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
+                    let existing = self.backend.deliveries.get_delivery(&record.id).await?;
+                    if !existing.is_some_and(|d| d.status == DeliveryStatus::Pending) {
+                        continue;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            ids.push(record.id);
+            messages.push(message(record.id, None, Duration::ZERO));
         }
         self.send(&messages).await?;
         Ok(ids)
@@ -434,6 +453,7 @@ impl Dispatcher {
             id: delivery_id(&event.id, connector_id),
             connector_id: *connector_id,
             event: event.clone(),
+            batch: None,
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
             next_attempt_at: None,
@@ -547,10 +567,21 @@ pub fn prepare(
 ) -> Result<OutboundRequest, String> {
     let credential = || secrets.credential.as_ref().map(|c| c.expose()).ok_or("the connector has no credential");
     let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
-    let event_value = serde_json::to_value(&record.event).map_err(|e| e.to_string())?;
-    let mut body_value = match &connector.body_template {
-        Some(t) => template::render(&serde_json::from_str(t).map_err(|e| format!("bodyTemplate: {e}"))?, &event_value),
-        None => event_value,
+    let template = match &connector.body_template {
+        Some(t) => Some(serde_json::from_str::<serde_json::Value>(t).map_err(|e| format!("bodyTemplate: {e}"))?),
+        None => None,
+    };
+    let shape = |event: serde_json::Value| match &template {
+        Some(t) => template::render(t, &event),
+        None => event,
+    };
+    let mut body_value = match &record.batch {
+        // A batch: every event, each shaped by the template, as {"events": [...]}.
+        Some(text) => {
+            let events: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| format!("batch: {e}"))?;
+            serde_json::json!({ "events": events.into_iter().map(shape).collect::<Vec<_>>() })
+        }
+        None => shape(serde_json::to_value(&record.event).map_err(|e| e.to_string())?),
     };
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
     headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));

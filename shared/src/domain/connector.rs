@@ -201,6 +201,10 @@ pub struct Connector {
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
+    /// Deliver the events of one audit batch together, at most this many per request,
+    /// as `{"events": [...]}`; one event per request when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_max_events: Option<u32>,
     /// The body template as JSON text (see `dispatch::template`); the event as is when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_template: Option<String>,
@@ -304,7 +308,11 @@ pub struct DeliveryAttempt {
 pub struct DeliveryRecord {
     pub id: DeliveryId,
     pub connector_id: ConnectorId,
+    /// The event (for a batch: its first event).
     pub event: OutboundEvent,
+    /// For a batch delivery, every event of the batch as a JSON array (text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
     pub status: DeliveryStatus,
     pub attempts: Vec<DeliveryAttempt>,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -325,6 +333,16 @@ pub fn delivery_id(event_id: &str, connector: &ConnectorId) -> DeliveryId {
     name.extend_from_slice(connector.as_uuid().as_bytes());
     name.extend_from_slice(event_id.as_bytes());
     DeliveryId::from(uuid::Uuid::new_v5(&DELIVERY_NS, &name))
+}
+
+/// The stable id of a batch of events to one connector.
+pub fn batch_delivery_id(events: &[OutboundEvent], connector: &ConnectorId) -> DeliveryId {
+    let mut name = String::from("batch");
+    for e in events {
+        name.push('\u{1f}');
+        name.push_str(&e.id);
+    }
+    delivery_id(&name, connector)
 }
 
 const DELIVERY_NS: uuid::Uuid = uuid::Uuid::from_u128(0x1f0e_2d3c_4b5a_4697_8877_6655_4433_2211);

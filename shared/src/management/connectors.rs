@@ -124,9 +124,17 @@ struct CreateConnector {
     #[serde(default)]
     event_types: Vec<String>,
     body_template: Option<serde_json::Value>,
+    batch: Option<BatchInput>,
     timeout_ms: Option<u64>,
     retry: Option<RetryPolicy>,
     enabled: Option<bool>,
+}
+
+/// `{"maxEvents": n}`: deliver an audit batch's events together, up to n per request.
+#[derive(Deserialize, Serialize, Clone, Copy)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchInput {
+    max_events: u32,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +155,9 @@ struct UpdateConnector {
     /// `null` removes the template.
     #[serde(default, deserialize_with = "some")]
     body_template: Option<Option<serde_json::Value>>,
+    /// `null` turns batching off.
+    #[serde(default, deserialize_with = "some")]
+    batch: Option<Option<BatchInput>>,
     timeout_ms: Option<u64>,
     retry: Option<RetryPolicy>,
     enabled: Option<bool>,
@@ -180,6 +191,7 @@ struct ConnectorView {
     insecure: bool,
     event_types: Vec<String>,
     body_template: Option<serde_json::Value>,
+    batch: Option<BatchInput>,
     timeout_ms: u64,
     retry: RetryPolicy,
     enabled: bool,
@@ -204,6 +216,7 @@ impl From<Connector> for ConnectorView {
             insecure: c.trust_any_certificate,
             event_types: c.event_types,
             body_template: c.body_template.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            batch: c.batch_max_events.map(|max_events| BatchInput { max_events }),
             timeout_ms: c.timeout_ms,
             retry: c.retry,
             enabled: c.enabled,
@@ -249,6 +262,9 @@ fn validate(c: &Connector) -> Result<(), ApiError> {
     }
     if !(100..=60_000).contains(&c.timeout_ms) {
         return Err(ApiError::bad_request("VALIDATION_FAILED", "timeoutMs: must be 100 to 60000"));
+    }
+    if c.batch_max_events.is_some_and(|n| !(1..=1000).contains(&n)) {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "batch.maxEvents: must be 1 to 1000"));
     }
     if c.retry.schedule_secs.len() > 20 {
         return Err(ApiError::bad_request("VALIDATION_FAILED", "retry.scheduleSecs: at most 20 retries"));
@@ -311,6 +327,7 @@ async fn create(
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
         body_template: template_text(req.body_template)?,
+        batch_max_events: req.batch.map(|b| b.max_events),
         timeout_ms: req.timeout_ms.unwrap_or(10_000),
         retry: req.retry.unwrap_or_default(),
         enabled: req.enabled.unwrap_or(true),
@@ -390,6 +407,9 @@ async fn update(
     }
     if let Some(v) = req.body_template {
         c.body_template = template_text(v)?;
+    }
+    if let Some(v) = req.batch {
+        c.batch_max_events = v.map(|b| b.max_events);
     }
     if let Some(v) = req.timeout_ms {
         c.timeout_ms = v;
