@@ -503,7 +503,7 @@ async fn audit_batches_reach_batch_connectors_in_one_post() {
     let events: Vec<Value> = (0..5).map(|i| event(&format!("b-{i}"), "audit.bulk")).collect();
     let ids = send_events(&app, events.clone()).await;
     assert_eq!(ids.len(), 2, "5 events in batches of at most 3");
-    let mut bodies = vec![rx.next().await, rx.next().await];
+    let mut bodies = [rx.next().await, rx.next().await];
     assert!(rx.quiet_for(300).await);
     bodies.sort_by_key(|r| r.body.len());
     let small: Value = serde_json::from_slice(&bodies[0].body).unwrap();
