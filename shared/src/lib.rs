@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod management;
 pub mod messages;
 pub mod ports;
+pub mod providers;
 pub mod registration;
 pub mod runtime;
 pub mod secret;

@@ -83,7 +83,7 @@ async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
     backend.registry.create_webhook(&webhook).await.unwrap();
     backend
         .secrets
-        .put_secret(&webhook_secret_name(&webhook.id), &WebhookSecrets { api_key: ApiKey::generate() }.to_secret())
+        .put_secret(&webhook_secret_name(&webhook.id), &WebhookSecrets::new(ApiKey::generate()).to_secret())
         .await
         .unwrap();
     for i in 0..bindings {

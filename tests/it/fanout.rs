@@ -134,7 +134,7 @@ async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup
         version: 1,
     };
     backend.registry.create_webhook(&webhook).await.unwrap();
-    let secrets = WebhookSecrets { api_key: ApiKey::generate() };
+    let secrets = WebhookSecrets::new(ApiKey::generate());
     backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await.unwrap();
     let mut bindings = Vec::new();
     for q in queues {

@@ -6,4 +6,5 @@ mod dispatch;
 mod dispatch_sources;
 mod e2e;
 mod fanout;
+mod providers;
 mod resume;

@@ -45,26 +45,53 @@ impl<'de> Deserialize<'de> for WebhookName {
 }
 
 /// Who calls the webhook, and so how its requests are authenticated. Fixed once saved.
+/// How each one verifies is data in `providers::scheme`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Provider {
     /// Any system that can POST: the API key in the URL is the only credential.
     Generic,
+    Slack,
+    Meta,
+    Github,
+    Stripe,
+    StandardWebhooks,
+    Svix,
+    Shopify,
+    Descope,
+    Linear,
+    Pagerduty,
+    Gitlab,
 }
 
 impl Provider {
+    pub const ALL: [Provider; 12] = [
+        Provider::Generic,
+        Provider::Slack,
+        Provider::Meta,
+        Provider::Github,
+        Provider::Stripe,
+        Provider::StandardWebhooks,
+        Provider::Svix,
+        Provider::Shopify,
+        Provider::Descope,
+        Provider::Linear,
+        Provider::Pagerduty,
+        Provider::Gitlab,
+    ];
+
+    /// The upper-case name (`STANDARD_WEBHOOKS`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
     /// The provider's segment in the ingress URL: lower case, `-` for `_`.
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            Provider::Generic => "generic",
-        }
+    pub fn path_segment(self) -> String {
+        self.name().to_ascii_lowercase().replace('_', "-")
     }
 
     pub fn from_path_segment(s: &str) -> Option<Self> {
-        match s {
-            "generic" => Some(Provider::Generic),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|p| p.path_segment() == s)
     }
 }
 
@@ -151,9 +178,28 @@ impl fmt::Debug for ApiKey {
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSecrets {
     pub api_key: ApiKey,
+    /// The provider's signing secret (or Meta's pair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<crate::providers::ProviderSecret>,
+    /// The secret before the last rotation, still accepted until `previous_until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_provider: Option<crate::providers::ProviderSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<DateTime<Utc>>,
 }
 
 impl WebhookSecrets {
+    pub fn new(api_key: ApiKey) -> Self {
+        Self { api_key, provider: None, previous_provider: None, previous_until: None }
+    }
+
+    /// The provider keys that verify now: the current one, then the previous one while its
+    /// overlap lasts.
+    pub fn provider_keys(&self, now: DateTime<Utc>) -> Vec<&SecretString> {
+        let previous = self.previous_provider.as_ref().filter(|_| self.previous_until.is_some_and(|u| now < u));
+        self.provider.iter().chain(previous).filter_map(|p| p.signing_key()).collect()
+    }
+
     pub fn to_secret(&self) -> SecretString {
         SecretString::new(serde_json::to_string(self).expect("secrets serialize"))
     }
@@ -205,15 +251,21 @@ mod tests {
         assert!(!a.matches(b.expose()));
         assert!(!a.matches(&a.expose()[..42]));
         assert_eq!(format!("{a:?}"), "ApiKey(***)");
-        let secrets = WebhookSecrets { api_key: a.clone() };
+        let secrets = WebhookSecrets::new(a.clone());
         assert!(!format!("{secrets:?}").contains(a.expose()));
     }
 
     #[test]
     fn provider_path_segments() {
         assert_eq!(Provider::Generic.path_segment(), "generic");
+        assert_eq!(Provider::StandardWebhooks.path_segment(), "standard-webhooks");
+        assert_eq!(Provider::from_path_segment("standard-webhooks"), Some(Provider::StandardWebhooks));
         assert_eq!(Provider::from_path_segment("generic"), Some(Provider::Generic));
         assert_eq!(Provider::from_path_segment("GENERIC"), None);
+        assert_eq!(Provider::from_path_segment("standard_webhooks"), None);
+        for p in Provider::ALL {
+            assert_eq!(Provider::from_path_segment(&p.path_segment()), Some(p));
+        }
         assert_eq!(serde_json::to_string(&Provider::Generic).unwrap(), "\"GENERIC\"");
     }
 

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -16,6 +17,8 @@ use crate::domain::{
 use crate::error::{ApiError, StoreError};
 use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
 use crate::ports::{Backend, OutgoingMessage, QueueRefs};
+use crate::providers::{self, ProviderSecret};
+use crate::registration::Registration;
 
 #[derive(Debug, Clone)]
 pub struct IngressConfig {
@@ -64,7 +67,7 @@ pub(super) async fn receive(
     State(st): State<Arc<IngressState>>,
     Path(p): Path<IngressPath>,
     req: Request,
-) -> Result<Json<Accepted>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = st.config.max_body_bytes;
     // Refuse a declared oversize body before reading any of it.
     if let Some(len) = req.headers().get(http::header::CONTENT_LENGTH)
@@ -87,14 +90,22 @@ pub(super) async fn receive(
     if provider != w.provider {
         return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
     }
-    let presented = Query::<KeyQuery>::try_from_uri(req.uri()).ok().and_then(|q| q.0.api_key).unwrap_or_default();
-    if !reg.secrets.api_key.matches(&presented) {
-        return Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"));
-    }
+    check_api_key(&reg, req.uri())?;
 
     let client = req.extensions().get::<ClientAddr>().copied();
     let (parts, body) = req.into_parts();
     let body = read_limited(body, limit).await?;
+    let now = st.backend.clock.now();
+    if let Err(e) = providers::verify(provider, &reg.secrets.provider_keys(now), &parts.headers, &body, now.timestamp())
+    {
+        // Counted in the logs (never which part was wrong, never the secret).
+        tracing::info!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
+        return Err(ApiError::unauthorized("SIGNATURE_INVALID", "the request signature could not be verified"));
+    }
+    // Handshakes are answered after the signature passed, and start nothing.
+    if let Some(answer) = signed_handshake(provider, &body) {
+        return Ok(answer);
+    }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let payload =
         payload_from_body(content_type, &body).map_err(|e| ApiError::bad_request("INVALID_JSON", e.to_string()))?;
@@ -120,7 +131,88 @@ pub(super) async fn receive(
         tokio::spawn(async move { record_failed(&backend, &envelope, cause).await });
         return Err(e.into());
     }
-    Ok(Json(Accepted { event_id }))
+    Ok(Json(Accepted { event_id }).into_response())
+}
+
+fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
+    let presented = Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key).unwrap_or_default();
+    if reg.secrets.api_key.matches(&presented) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"))
+    }
+}
+
+fn plain_text(body: String) -> Response {
+    ([(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// Slack's `url_verification`: answered with its challenge (the request was verified first).
+fn signed_handshake(provider: Provider, body: &[u8]) -> Option<Response> {
+    if provider != Provider::Slack {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v.get("type")?.as_str()? != "url_verification" {
+        return None;
+    }
+    Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
+}
+
+#[derive(Deserialize)]
+struct MetaHandshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+}
+
+/// `GET` on a webhook URL: Meta's subscription handshake (echo `hub.challenge` when
+/// `hub.verify_token` matches, 403 otherwise). Other providers have no GET handshake.
+pub(super) async fn handshake(
+    State(st): State<Arc<IngressState>>,
+    Path(p): Path<IngressPath>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
+    let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
+    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
+    let w = &reg.webhook;
+    let loc = &w.location;
+    if w.state != WebhookState::Active
+        || loc.org_id.as_str() != p.org_id
+        || loc.workspace_id.as_str() != p.workspace_id
+        || loc.app_id.as_str() != p.app_id
+    {
+        return Err(unknown_webhook());
+    }
+    if provider != w.provider {
+        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
+    }
+    check_api_key(&reg, req.uri())?;
+    if provider != Provider::Meta {
+        return Err(ApiError::client(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "this provider has no GET handshake",
+        ));
+    }
+    let forbidden =
+        || ApiError::client(StatusCode::FORBIDDEN, "VERIFY_TOKEN_MISMATCH", "the handshake could not be verified");
+    let q = Query::<MetaHandshake>::try_from_uri(req.uri()).map_err(|_| forbidden())?.0;
+    let (Some(mode), Some(challenge), Some(token)) = (q.mode, q.challenge, q.verify_token) else {
+        return Err(forbidden());
+    };
+    let expected = match &reg.secrets.provider {
+        Some(ProviderSecret::Meta { verify_token: Some(verify_token), .. }) => verify_token,
+        _ => return Err(forbidden()),
+    };
+    if mode != "subscribe" || !expected.ct_eq(token.as_bytes()) {
+        return Err(forbidden());
+    }
+    Ok(plain_text(challenge))
 }
 
 /// Reads at most `limit` bytes; more is a 413 without buffering the rest.

@@ -29,6 +29,9 @@ pub struct IngressState {
 
 pub fn router(state: Arc<IngressState>) -> Router {
     Router::new()
-        .route("/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}", post(handler::receive))
+        .route(
+            "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}",
+            post(handler::receive).get(handler::handshake),
+        )
         .with_state(state)
 }

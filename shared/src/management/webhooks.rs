@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, Conflict, StoreError};
 use crate::ports::PageRequest;
+use crate::providers::ProviderSecret;
 use crate::registration::webhook_secret_name;
 
 type St = State<Arc<ManagementState>>;
@@ -31,6 +32,7 @@ pub(super) fn routes() -> Router<Arc<ManagementState>> {
         .route("/v1/webhooks/{id}/deactivate", post(deactivate))
         .route("/v1/webhooks/{id}/url", get(url))
         .route("/v1/webhooks/{id}/api-key", post(reset_api_key))
+        .route("/v1/webhooks/{id}/provider-secret", axum::routing::put(rotate_provider_secret))
 }
 
 #[derive(Deserialize)]
@@ -41,6 +43,33 @@ struct CreateWebhook {
     description: String,
     provider: Provider,
     location: Location,
+    /// A string, or Meta's `{"verifyToken", "appSecret"}`.
+    provider_secret: Option<ProviderSecret>,
+}
+
+/// Checks a provider secret's shape against the provider.
+fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>) -> Result<(), ApiError> {
+    match (provider, secret) {
+        (Provider::Meta, Some(ProviderSecret::Meta { verify_token: Some(v), app_secret: Some(a) }))
+            if !v.expose().is_empty() && !a.expose().is_empty() =>
+        {
+            Ok(())
+        }
+        (Provider::Meta, _) => Err(ApiError::bad_request(
+            "WEBHOOK_META_SECRETS_REQUIRED",
+            "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
+        )),
+        (Provider::Generic, Some(_)) => {
+            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: GENERIC webhooks use the API key only"))
+        }
+        (_, Some(ProviderSecret::Meta { .. })) => {
+            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: must be a string for this provider"))
+        }
+        (_, Some(ProviderSecret::Plain(s))) if s.expose().trim().is_empty() => {
+            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: must not be empty"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A webhook as the API shows it: never its key (see `/url`), nor its version.
@@ -111,6 +140,7 @@ async fn create(
     State(st): St,
     ApiJson(req): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
+    validate_provider_secret(req.provider, &req.provider_secret)?;
     let now = st.backend.clock.now();
     let webhook = Webhook {
         id: WebhookId::generate(),
@@ -125,7 +155,8 @@ async fn create(
     };
     // The key is stored first, so no webhook ever exists without one.
     let secret_name = webhook_secret_name(&webhook.id);
-    let secrets = WebhookSecrets { api_key: ApiKey::generate() };
+    let mut secrets = WebhookSecrets::new(ApiKey::generate());
+    secrets.provider = req.provider_secret;
     st.backend.secrets.put_secret(&secret_name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.registry.create_webhook(&webhook).await {
         let _ = st.backend.secrets.delete_secret(&secret_name).await;
@@ -326,4 +357,46 @@ async fn remove_waiters(State(st): St, Path((id, instance)): Path<(String, Strin
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateProviderSecret {
+    provider_secret: ProviderSecret,
+    /// How long the previous secret keeps verifying: 0 to 7 days, default 24 hours.
+    overlap_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProviderSecretRotated {
+    previous_valid_until: Option<DateTime<Utc>>,
+}
+
+/// Replaces the provider secret independently of the API key; the previous one keeps
+/// verifying for the overlap window, so the provider can be switched over without loss.
+async fn rotate_provider_secret(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RotateProviderSecret>,
+) -> Result<Json<ProviderSecretRotated>, ApiError> {
+    let webhook = load(&st, &id).await?;
+    let next = Some(req.provider_secret);
+    validate_provider_secret(webhook.provider, &next)?;
+    let overlap = req.overlap_seconds.unwrap_or(86_400);
+    if overlap > 7 * 86_400 {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "overlapSeconds: at most 7 days (604800)"));
+    }
+    let name = webhook_secret_name(&webhook.id);
+    let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
+    let mut secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let now = st.backend.clock.now();
+    let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
+    secrets.previous_provider = secrets.provider.take().filter(|_| until.is_some());
+    secrets.previous_until = until.filter(|_| secrets.previous_provider.is_some());
+    secrets.provider = next;
+    st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
+    st.cache.invalidate(&webhook.id);
+    tracing::info!(webhook_id = %webhook.id, overlap_seconds = overlap, "provider secret rotated");
+    Ok(Json(ProviderSecretRotated { previous_valid_until: secrets.previous_until }))
 }

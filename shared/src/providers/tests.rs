@@ -1,0 +1,295 @@
+//! Every vector from `../shared/reference/providers.md` (official ones marked), and the
+//! negative cases per scheme.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::*;
+
+const BODY: &[u8] = br#"{"id":"evt_1","type":"test.event","data":{"ok":true}}"#;
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+fn check(p: Provider, secret: &str, h: &[(&str, &str)], body: &[u8], now: i64) -> Result<(), VerifyError> {
+    let s = SecretString::new(secret);
+    verify(p, &[&s], &headers(h), body, now)
+}
+
+const SLACK_BODY: &[u8] = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+const SLACK_SIG: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+/// Official (slack_sdk test_signature_verifier.py).
+#[test]
+fn slack_vector_and_negatives() {
+    let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    let ok = |sig: &str, ts: &str, body: &[u8], now: i64| {
+        check(Provider::Slack, secret, &[("X-Slack-Signature", sig), ("X-Slack-Request-Timestamp", ts)], body, now)
+    };
+    assert_eq!(ok(SLACK_SIG, "1531420618", SLACK_BODY, 1531420618), Ok(()));
+    // Header names in any case.
+    assert_eq!(
+        check(
+            Provider::Slack,
+            secret,
+            &[("x-slack-signature", SLACK_SIG), ("X-SLACK-REQUEST-TIMESTAMP", "1531420618")],
+            SLACK_BODY,
+            1531420618
+        ),
+        Ok(())
+    );
+    assert_eq!(ok(SLACK_SIG, "1531420618", b"token=tampered", 1531420618), Err(VerifyError::Mismatch));
+    assert_eq!(
+        check(
+            Provider::Slack,
+            "wrong",
+            &[("X-Slack-Signature", SLACK_SIG), ("X-Slack-Request-Timestamp", "1531420618")],
+            SLACK_BODY,
+            1531420618
+        ),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(ok("v0=", "1531420618", SLACK_BODY, 1531420618), Err(VerifyError::Mismatch), "empty");
+    assert_eq!(ok(&SLACK_SIG[..40], "1531420618", SLACK_BODY, 1531420618), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(
+        ok(&SLACK_SIG.replace("v0=", "v1="), "1531420618", SLACK_BODY, 1531420618),
+        Err(VerifyError::Missing),
+        "wrong version"
+    );
+    assert_eq!(ok(SLACK_SIG, "1531420618", SLACK_BODY, 1531420618 + 301), Err(VerifyError::Stale), "stale");
+    assert_eq!(ok(SLACK_SIG, "1531420618", SLACK_BODY, 1531420618 - 301), Err(VerifyError::Stale), "future");
+    assert_eq!(ok(SLACK_SIG, "1531420618", SLACK_BODY, 1531420618 + 300), Ok(()), "at the edge");
+    assert_eq!(
+        check(Provider::Slack, secret, &[("X-Slack-Signature", SLACK_SIG)], SLACK_BODY, 1531420618),
+        Err(VerifyError::Missing)
+    );
+    assert_eq!(check(Provider::Slack, secret, &[], SLACK_BODY, 1531420618), Err(VerifyError::Missing));
+    assert_eq!(
+        verify(Provider::Slack, &[], &headers(&[("X-Slack-Signature", SLACK_SIG)]), SLACK_BODY, 0),
+        Err(VerifyError::NoSecret)
+    );
+}
+
+/// Computed in the reference (Meta); official (GitHub docs and Octokit).
+#[test]
+fn hub_signature_providers() {
+    let meta = "sha256=f1efe139b33deff307fb29e89d034759d5bb454c8a86eb9c1b0643e92c7eeb7a";
+    assert_eq!(check(Provider::Meta, "meta_app_secret", &[("X-Hub-Signature-256", meta)], BODY, 0), Ok(()));
+    assert_eq!(
+        check(Provider::Meta, "meta_app_secret", &[("X-Hub-Signature-256", meta)], b"{}", 0),
+        Err(VerifyError::Mismatch)
+    );
+    let gh = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    assert_eq!(
+        check(Provider::Github, "It's a Secret to Everybody", &[("x-hub-signature-256", gh)], b"Hello, World!", 0),
+        Ok(())
+    );
+    let octo = "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3";
+    assert_eq!(check(Provider::Github, "mysecret", &[("X-Hub-Signature-256", octo)], br#"{"foo":"bar"}"#, 0), Ok(()));
+    assert_eq!(
+        check(
+            Provider::Github,
+            "mysecret",
+            &[("X-Hub-Signature-256", &octo.replace("sha256=", "sha1="))],
+            br#"{"foo":"bar"}"#,
+            0
+        ),
+        Err(VerifyError::Missing)
+    );
+    assert_eq!(
+        check(Provider::Github, "mysecret", &[("X-Hub-Signature-256", "sha256=zz")], br#"{"foo":"bar"}"#, 0),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(check(Provider::Github, "mysecret", &[], br#"{"foo":"bar"}"#, 0), Err(VerifyError::Missing));
+}
+
+/// Computed in the reference (stripe-python's algorithm, fixed time).
+#[test]
+fn stripe_vector_and_negatives() {
+    let secret = "whsec_test_secret";
+    let sig = "42e447c876a12c570f8d32a93c0f3c7035e072708e26375bd3ca86fd0542329e";
+    let at = |h: &str, now| check(Provider::Stripe, secret, &[("Stripe-Signature", h)], BODY, now);
+    assert_eq!(at(&format!("t=1700000000,v1={sig}"), 1700000000), Ok(()));
+    // Any v1 may match (rolled secrets); v0 is ignored.
+    assert_eq!(at(&format!("t=1700000000,v1=bad_signature,v1={sig},v0={sig}"), 1700000000), Ok(()));
+    assert_eq!(at(&format!("t=1700000000,v0={sig}"), 1700000000), Err(VerifyError::Missing), "no v1");
+    assert_eq!(at(&format!("v1={sig}"), 1700000000), Err(VerifyError::Missing), "no t");
+    assert_eq!(at(&format!("t=1700000001,v1={sig}"), 1700000001), Err(VerifyError::Mismatch), "t is signed");
+    assert_eq!(at(&format!("t=1700000000,v1={sig}"), 1700000000 + 301), Err(VerifyError::Stale));
+    assert_eq!(at(&format!("t=1700000000,v1={sig}"), 1700000000 - 1000), Ok(()), "past only");
+    assert_eq!(at("t=1700000000,v1=", 1700000000), Err(VerifyError::Mismatch));
+}
+
+/// Official (standard-webhooks Rust `test_sign`; Svix python `test_sign_function`).
+#[test]
+fn standard_webhooks_and_svix() {
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+    let sig = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+    let std = |sig: &str, now| {
+        check(
+            Provider::StandardWebhooks,
+            secret,
+            &[
+                ("webhook-id", "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"),
+                ("webhook-timestamp", "1649367553"),
+                ("webhook-signature", sig),
+            ],
+            body,
+            now,
+        )
+    };
+    assert_eq!(std(sig, 1649367553), Ok(()));
+    assert_eq!(std(&format!("v1,bogus {sig}"), 1649367553), Ok(()), "any v1 in the list");
+    assert_eq!(std(&sig.replace("v1,", "v2,"), 1649367553), Err(VerifyError::Missing), "wrong version");
+    assert_eq!(std("v1,", 1649367553), Err(VerifyError::Mismatch), "empty");
+    assert_eq!(std(&sig[..20], 1649367553), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(std(sig, 1649367553 + 301), Err(VerifyError::Stale));
+    assert_eq!(std(sig, 1649367553 - 301), Err(VerifyError::Stale));
+    let svix_sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    let svix =
+        &[("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"), ("svix-timestamp", "1614265330"), ("svix-signature", svix_sig)];
+    assert_eq!(
+        check(Provider::Svix, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", svix, br#"{"test": 2432232314}"#, 1614265330),
+        Ok(())
+    );
+    // Svix also sends (and accepts) the webhook-* names.
+    let webhook_names = &[
+        ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", "1614265330"),
+        ("webhook-signature", svix_sig),
+    ];
+    assert_eq!(
+        check(
+            Provider::Svix,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            webhook_names,
+            br#"{"test": 2432232314}"#,
+            1614265330
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check(
+            Provider::Svix,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            &svix[1..],
+            br#"{"test": 2432232314}"#,
+            1614265330
+        ),
+        Err(VerifyError::Missing),
+        "no id"
+    );
+}
+
+/// Official (Shopify validate.test.ts); computed (Descope, Linear, PagerDuty).
+#[test]
+fn base64_and_hex_body_schemes() {
+    assert_eq!(
+        check(
+            Provider::Shopify,
+            "test_secret_key",
+            &[("X-Shopify-Hmac-Sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")],
+            br#"{"foo": "bar"}"#,
+            0
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check(
+            Provider::Shopify,
+            "test_secret_key",
+            &[("X-Shopify-Hmac-Sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")],
+            br#"{"foo":"bar"}"#,
+            0
+        ),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        check(
+            Provider::Descope,
+            "descope_hmac_secret",
+            &[("x-descope-webhook-s256", "AvkrAUBiOKRGZW1DzUgAR3Pfpe466y0FdgF4UxRTBhs=")],
+            BODY,
+            0
+        ),
+        Ok(())
+    );
+    // The reference vector's body has no webhookTimestamp: the signature matches, the
+    // timestamp rule then refuses it.
+    assert_eq!(
+        check(
+            Provider::Linear,
+            "lin_wh_secret",
+            &[("Linear-Signature", "006dd0740a70ab7d3a02f63f9e21451267b9d755fee8a3d04a0d22f6ed77b31a")],
+            BODY,
+            0
+        ),
+        Err(VerifyError::Missing)
+    );
+    assert_eq!(
+        check(
+            Provider::Linear,
+            "lin_wh_secret",
+            &[("Linear-Signature", "006dd0740a70ab7d3a02f63f9e21451267b9d755fee8a3d04a0d22f6ed77b31b")],
+            BODY,
+            0
+        ),
+        Err(VerifyError::Mismatch)
+    );
+    let pd = "v1=5beee42dafd2a4f1b9f328021f1ec039653539747c7a1e18347dbd2cd1c7aa21";
+    assert_eq!(check(Provider::Pagerduty, "pd_secret", &[("X-PagerDuty-Signature", pd)], BODY, 0), Ok(()));
+    assert_eq!(
+        check(Provider::Pagerduty, "pd_secret", &[("X-PagerDuty-Signature", &format!("v1=00,{pd}"))], BODY, 0),
+        Ok(())
+    );
+    assert_eq!(
+        check(Provider::Pagerduty, "pd_secret", &[("X-PagerDuty-Signature", "v1=00")], BODY, 0),
+        Err(VerifyError::Mismatch)
+    );
+}
+
+#[test]
+fn gitlab_token() {
+    assert_eq!(check(Provider::Gitlab, "tok", &[("X-Gitlab-Token", "tok")], BODY, 0), Ok(()));
+    assert_eq!(check(Provider::Gitlab, "tok", &[("X-Gitlab-Token", "to")], BODY, 0), Err(VerifyError::Mismatch));
+    assert_eq!(check(Provider::Gitlab, "tok", &[], BODY, 0), Err(VerifyError::Missing));
+}
+
+#[test]
+fn a_previous_secret_verifies_too() {
+    let (old, new) = (SecretString::new("mysecret"), SecretString::new("rotated"));
+    let h =
+        headers(&[("X-Hub-Signature-256", "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3")]);
+    assert_eq!(verify(Provider::Github, &[&new, &old], &h, br#"{"foo":"bar"}"#, 0), Ok(()));
+    assert_eq!(verify(Provider::Github, &[&new], &h, br#"{"foo":"bar"}"#, 0), Err(VerifyError::Mismatch));
+}
+
+#[test]
+fn generic_needs_no_secret() {
+    assert_eq!(verify(Provider::Generic, &[], &HeaderMap::new(), BODY, 0), Ok(()));
+}
+
+/// Linear's timestamp is in the body (`webhookTimestamp`, ms, within 60 s).
+#[test]
+fn linear_body_timestamp() {
+    use hmac::Mac;
+    let now = 1_700_000_000i64;
+    let sign = |body: &[u8]| {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"lin_wh_secret").unwrap();
+        m.update(body);
+        hex::encode(m.finalize().into_bytes())
+    };
+    let fresh = format!(r#"{{"action":"create","webhookTimestamp":{}}}"#, now * 1000 - 30_000);
+    let stale = format!(r#"{{"action":"create","webhookTimestamp":{}}}"#, now * 1000 - 61_000);
+    let at = |body: &str| {
+        check(Provider::Linear, "lin_wh_secret", &[("Linear-Signature", &sign(body.as_bytes()))], body.as_bytes(), now)
+    };
+    assert_eq!(at(&fresh), Ok(()));
+    assert_eq!(at(&stale), Err(VerifyError::Stale));
+    assert_eq!(at(r#"{"action":"create"}"#), Err(VerifyError::Missing));
+}
