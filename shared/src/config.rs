@@ -41,6 +41,9 @@ pub struct CommonConfig {
     pub max_body_bytes: usize,
     /// `HOOKBRIDGE_CACHE_TTL_SECS`, default 30.
     pub cache_ttl: Duration,
+    /// `HOOKBRIDGE_DEDUP_WINDOW_SECS`: how long provider delivery ids are remembered,
+    /// default 72 hours.
+    pub dedup_window: Duration,
 }
 
 impl CommonConfig {
@@ -48,6 +51,7 @@ impl CommonConfig {
         Ok(Self {
             max_body_bytes: number("HOOKBRIDGE_MAX_BODY_BYTES", 1024 * 1024)?,
             cache_ttl: seconds("HOOKBRIDGE_CACHE_TTL_SECS", Duration::from_secs(30))?,
+            dedup_window: seconds("HOOKBRIDGE_DEDUP_WINDOW_SECS", Duration::from_secs(72 * 3600))?,
         })
     }
 }

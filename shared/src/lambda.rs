@@ -49,7 +49,11 @@ impl AwsApp {
             backend: self.backend.clone(),
             cache: self.cache.clone(),
             queues: QueueRefs { events: events_queue },
-            config: IngressConfig { max_body_bytes: self.common.max_body_bytes, ..IngressConfig::default() },
+            config: IngressConfig {
+                max_body_bytes: self.common.max_body_bytes,
+                dedup_window: self.common.dedup_window,
+                ..IngressConfig::default()
+            },
         })))
     }
 

@@ -207,3 +207,49 @@ async fn stripe_and_standard_webhooks_over_http() {
     assert_eq!(app.receive_n("std-starts", 1).await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn provider_retries_start_nothing_twice() {
+    let app = TestApp::spawn().await;
+    let (_, w) = webhook(&app, "github-dedup", "GITHUB", json!("s3cret"), "dedup-starts").await;
+    let url = w["url"].as_str().unwrap().to_owned();
+    let body = r#"{"action":"opened"}"#;
+    let sig = format!("sha256={}", hex_hmac("s3cret", &[body.as_bytes()]));
+    let send = |delivery: &'static str| {
+        let h = vec![
+            ("x-hub-signature-256".to_owned(), sig.clone()),
+            ("x-github-delivery".to_owned(), delivery.to_owned()),
+        ];
+        let (app, url) = (&app, url.clone());
+        async move {
+            let r = post(app, &url, &h, body).await;
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let first = send("d-1").await;
+    let retry = send("d-1").await;
+    assert_eq!(retry["eventId"], first["eventId"], "the retry answers with the original event id");
+    assert_eq!(retry["duplicate"], true);
+    assert!(first.get("duplicate").is_none());
+    let other = send("d-2").await;
+    assert_ne!(other["eventId"], first["eventId"]);
+    let got = app.receive_n("dedup-starts", 2).await;
+    assert!(app.receive("dedup-starts", 10, 1).await.is_empty(), "the retry started nothing");
+    let mut ids: Vec<&str> = got.iter().map(|m| m["body"]["eventId"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut expected = vec![first["eventId"].as_str().unwrap(), other["eventId"].as_str().unwrap()];
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    // GENERIC senders deduplicate with Idempotency-Key.
+    let id = app.create_webhook("generic-dedup").await;
+    let gurl = app.bind_and_activate(&id, "p", "generic-dedup-starts").await;
+    let a: Value =
+        app.http.post(&gurl).header("idempotency-key", "k1").body("x").send().await.unwrap().json().await.unwrap();
+    let b: Value =
+        app.http.post(&gurl).header("idempotency-key", "k1").body("x").send().await.unwrap().json().await.unwrap();
+    assert_eq!(a["eventId"], b["eventId"]);
+    assert_eq!(app.receive_n("generic-dedup-starts", 1).await.len(), 1);
+    app.stop().await;
+}

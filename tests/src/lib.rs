@@ -165,7 +165,11 @@ pub async fn aws_app() -> hookbridge::lambda::AwsApp {
     };
     provision::create_table(&clients, &config.table).await.expect("table created");
     provision::create_bucket(&clients, &config.bucket).await.expect("bucket created");
-    let common = CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: std::time::Duration::from_secs(30) };
+    let common = CommonConfig {
+        max_body_bytes: 1024 * 1024,
+        cache_ttl: std::time::Duration::from_secs(30),
+        dedup_window: std::time::Duration::from_secs(72 * 3600),
+    };
     hookbridge::lambda::AwsApp::new(clients, config, common)
 }
 

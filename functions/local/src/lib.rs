@@ -113,7 +113,11 @@ impl LocalConfig {
             allow_targets: AllowList::loopback(),
             retry_schedule: None,
             disable_after: DEFAULT_DISABLE_AFTER,
-            common: CommonConfig { max_body_bytes: 1024 * 1024, cache_ttl: Duration::from_secs(30) },
+            common: CommonConfig {
+                max_body_bytes: 1024 * 1024,
+                cache_ttl: Duration::from_secs(30),
+                dedup_window: Duration::from_secs(72 * 3600),
+            },
         }
     }
 }
@@ -186,7 +190,11 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         backend: backend.clone(),
         cache: cache.clone(),
         queues: queue_refs.clone(),
-        config: IngressConfig { max_body_bytes: config.common.max_body_bytes, ..IngressConfig::default() },
+        config: IngressConfig {
+            max_body_bytes: config.common.max_body_bytes,
+            dedup_window: config.common.dedup_window,
+            ..IngressConfig::default()
+        },
     });
     let management = Arc::new(ManagementState {
         backend: backend.clone(),

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, StoreError};
 use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
-use crate::ports::{Backend, OutgoingMessage, QueueRefs};
+use crate::ports::{Backend, Claim, OutgoingMessage, QueueRefs};
 use crate::providers::{self, ProviderSecret};
 use crate::registration::Registration;
 
@@ -26,11 +26,18 @@ pub struct IngressConfig {
     pub max_body_bytes: usize,
     /// Largest events-queue message; larger events travel by claim check.
     pub max_message_bytes: usize,
+    /// How long a provider's delivery id is remembered, so its retries start nothing twice
+    /// (default 72 hours: longer than any provider retries).
+    pub dedup_window: std::time::Duration,
 }
 
 impl Default for IngressConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, max_message_bytes: 256 * 1024 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_message_bytes: 256 * 1024,
+            dedup_window: std::time::Duration::from_secs(72 * 3600),
+        }
     }
 }
 
@@ -53,6 +60,9 @@ struct KeyQuery {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Accepted {
     event_id: EventId,
+    /// True when this was a provider's retry of a delivery already accepted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
 }
 
 fn unknown_webhook() -> ApiError {
@@ -111,6 +121,17 @@ pub(super) async fn receive(
         payload_from_body(content_type, &body).map_err(|e| ApiError::bad_request("INVALID_JSON", e.to_string()))?;
 
     let event_id = EventId::generate();
+    // A provider's retry of a delivery we already accepted gets the original event id and
+    // starts nothing.
+    let dedup_key = providers::delivery_id(provider, &parts.headers, &body).map(|d| format!("delivery/{id}/{d}"));
+    if let Some(key) = &dedup_key {
+        if let Claim::Existing(original) =
+            st.backend.dedup.claim(key, &event_id.to_string(), st.config.dedup_window).await?
+        {
+            let original = EventId::parse(&original).unwrap_or(event_id);
+            return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
+        }
+    }
     let envelope = EventEnvelope {
         event_id,
         webhook_id: id,
@@ -123,6 +144,10 @@ pub(super) async fn receive(
         raw_body: body,
     };
     if let Err(e) = super::route::accept(&st.backend, &st.queues, &st.config, &reg, &envelope).await {
+        // Not accepted: the provider's retry must be able to go through.
+        if let Some(key) = &dedup_key {
+            let _ = st.backend.dedup.release(key).await;
+        }
         // Authenticated but not handed on: keep it for an operator to see and replay (best
         // effort: the same outage may stop this too).
         let backend = st.backend.clone();
@@ -131,7 +156,7 @@ pub(super) async fn receive(
         tokio::spawn(async move { record_failed(&backend, &envelope, cause).await });
         return Err(e.into());
     }
-    Ok(Json(Accepted { event_id }).into_response())
+    Ok(Json(Accepted { event_id, duplicate: false }).into_response())
 }
 
 fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {

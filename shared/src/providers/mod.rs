@@ -319,5 +319,27 @@ fn verify_hmac(
     Ok(())
 }
 
+/// The provider's own id for this delivery, used to deduplicate its retries: a header, or a
+/// field of the body. GENERIC senders may send an `Idempotency-Key` header.
+pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let from_body = |field: &str| -> Option<String> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        v.get(field)?.as_str().map(str::to_owned)
+    };
+    let id = match provider {
+        Provider::Generic => header(headers, &["idempotency-key"]).map(str::to_owned),
+        Provider::Github => header(headers, &["x-github-delivery"]).map(str::to_owned),
+        Provider::StandardWebhooks => header(headers, &["webhook-id"]).map(str::to_owned),
+        Provider::Svix => header(headers, &["svix-id", "webhook-id"]).map(str::to_owned),
+        Provider::Shopify => header(headers, &["x-shopify-webhook-id"]).map(str::to_owned),
+        Provider::Stripe => from_body("id"),
+        Provider::Slack => from_body("event_id"),
+        Provider::Linear => from_body("webhookId"),
+        Provider::Gitlab => header(headers, &["x-gitlab-event-uuid", "idempotency-key"]).map(str::to_owned),
+        Provider::Meta | Provider::Descope | Provider::Pagerduty => None,
+    };
+    id.filter(|i| !i.is_empty() && i.len() <= 256)
+}
+
 #[cfg(test)]
 mod tests;
