@@ -124,13 +124,12 @@ pub(super) async fn receive(
     // A provider's retry of a delivery we already accepted gets the original event id and
     // starts nothing.
     let dedup_key = providers::delivery_id(provider, &parts.headers, &body).map(|d| format!("delivery/{id}/{d}"));
-    if let Some(key) = &dedup_key {
-        if let Claim::Existing(original) =
+    if let Some(key) = &dedup_key
+        && let Claim::Existing(original) =
             st.backend.dedup.claim(key, &event_id.to_string(), st.config.dedup_window).await?
-        {
-            let original = EventId::parse(&original).unwrap_or(event_id);
-            return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
-        }
+    {
+        let original = EventId::parse(&original).unwrap_or(event_id);
+        return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
     }
     let envelope = EventEnvelope {
         event_id,
