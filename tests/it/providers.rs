@@ -253,3 +253,87 @@ async fn provider_retries_start_nothing_twice() {
     assert_eq!(app.receive_n("generic-dedup-starts", 1).await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn handshakes_of_zoom_twitch_okta_and_graph() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now();
+
+    // Zoom: a signed endpoint.url_validation gets {plainToken, encryptedToken}.
+    let (_, z) = webhook(&app, "zoom-meetings", "ZOOM", json!("zoom_secret_token"), "zoom-starts").await;
+    let body = r#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+    let ts = now.timestamp().to_string();
+    let sig = format!("v0={}", hex_hmac("zoom_secret_token", &[b"v0:", ts.as_bytes(), b":", body.as_bytes()]));
+    let r = post(
+        &app,
+        z["url"].as_str().unwrap(),
+        &[("x-zm-signature".into(), sig), ("x-zm-request-timestamp".into(), ts)],
+        body,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": "bd48235863f4a6323ccc4963c594908b7c97f88b4a6a95278f4f093690b12726"})
+    );
+
+    // Twitch: webhook_callback_verification echoes the challenge as text/plain.
+    let (_, t) = webhook(&app, "twitch-subs", "TWITCH", json!("keepItSecretKeepItSafe"), "twitch-starts").await;
+    let body = r#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"type":"channel.follow"}}"#;
+    let ts = now.to_rfc3339();
+    let sig = format!("sha256={}", hex_hmac("keepItSecretKeepItSafe", &[b"m-1", ts.as_bytes(), body.as_bytes()]));
+    let h = vec![
+        ("twitch-eventsub-message-id".to_owned(), "m-1".to_owned()),
+        ("twitch-eventsub-message-timestamp".to_owned(), ts),
+        ("twitch-eventsub-message-signature".to_owned(), sig),
+        ("twitch-eventsub-message-type".to_owned(), "webhook_callback_verification".to_owned()),
+    ];
+    let r = post(&app, t["url"].as_str().unwrap(), &h, body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert_eq!(r.text().await.unwrap(), "pogchamp-kappa-360noscope-vohiyo");
+
+    // Okta: GET with the verification challenge.
+    let (_, o) = webhook(&app, "okta-events", "OKTA", json!("Basic c2VjcmV0"), "okta-starts").await;
+    let r = app
+        .http
+        .get(o["url"].as_str().unwrap())
+        .header("x-okta-verification-challenge", "gq0Tl4H8yXw1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"verification": "gq0Tl4H8yXw1"}));
+    let r = post(
+        &app,
+        o["url"].as_str().unwrap(),
+        &[("authorization".into(), "Basic c2VjcmV0".into())],
+        r#"{"data":{"events":[]}}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    // Microsoft Graph: ?validationToken= is echoed decoded; notifications need clientState.
+    let (_, g) = webhook(&app, "graph-mail", "MSGRAPH", json!("cs-secret"), "graph-starts").await;
+    let url = g["url"].as_str().unwrap();
+    let r = app
+        .http
+        .post(format!("{url}&validationToken=Validation%3A%20Testing%20client%20application%20reachability"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "Validation: Testing client application reachability");
+    assert_eq!(
+        post(&app, url, &[], r#"{"value":[{"clientState":"cs-secret","resource":"me/messages"}]}"#).await.status(),
+        200
+    );
+    assert_eq!(post(&app, url, &[], r#"{"value":[{"clientState":"nope"}]}"#).await.status(), 401);
+
+    // Handshakes started nothing; the real notifications did.
+    assert!(app.receive("zoom-starts", 10, 0).await.is_empty());
+    assert!(app.receive("twitch-starts", 10, 0).await.is_empty());
+    assert_eq!(app.receive_n("okta-starts", 1).await.len(), 1);
+    assert_eq!(app.receive_n("graph-starts", 1).await.len(), 1);
+    app.stop().await;
+}

@@ -62,10 +62,15 @@ pub enum Provider {
     Linear,
     Pagerduty,
     Gitlab,
+    Zoom,
+    Twitch,
+    Okta,
+    Msgraph,
+    Mailgun,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 12] = [
+    pub const ALL: [Provider; 17] = [
         Provider::Generic,
         Provider::Slack,
         Provider::Meta,
@@ -78,6 +83,11 @@ impl Provider {
         Provider::Linear,
         Provider::Pagerduty,
         Provider::Gitlab,
+        Provider::Zoom,
+        Provider::Twitch,
+        Provider::Okta,
+        Provider::Msgraph,
+        Provider::Mailgun,
     ];
 
     /// The upper-case name (`STANDARD_WEBHOOKS`).

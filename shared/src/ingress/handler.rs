@@ -101,6 +101,13 @@ pub(super) async fn receive(
         return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
     }
     check_api_key(&reg, req.uri())?;
+    // Microsoft Graph validates a subscription with `?validationToken=` (nothing signed):
+    // echo the decoded token as plain text.
+    if provider == Provider::Msgraph
+        && let Some(token) = Query::<GraphValidation>::try_from_uri(req.uri()).ok().and_then(|q| q.0.validation_token)
+    {
+        return Ok(plain_text(token));
+    }
 
     let client = req.extensions().get::<ClientAddr>().copied();
     let (parts, body) = req.into_parts();
@@ -113,7 +120,9 @@ pub(super) async fn receive(
         return Err(ApiError::unauthorized("SIGNATURE_INVALID", "the request signature could not be verified"));
     }
     // Handshakes are answered after the signature passed, and start nothing.
-    if let Some(answer) = signed_handshake(provider, &body) {
+    if let Some(answer) =
+        signed_handshake(provider, &parts.headers, &body, reg.secrets.provider_keys(now).first().copied())
+    {
         return Ok(answer);
     }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
@@ -171,16 +180,47 @@ fn plain_text(body: String) -> Response {
     ([(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-/// Slack's `url_verification`: answered with its challenge (the request was verified first).
-fn signed_handshake(provider: Provider, body: &[u8]) -> Option<Response> {
-    if provider != Provider::Slack {
-        return None;
+#[derive(Deserialize)]
+struct GraphValidation {
+    #[serde(rename = "validationToken")]
+    validation_token: Option<String>,
+}
+
+/// Handshakes that come signed (the signature was verified first): Slack's
+/// `url_verification`, Zoom's `endpoint.url_validation`, Twitch's callback verification.
+fn signed_handshake(
+    provider: Provider,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: Option<&crate::secret::SecretString>,
+) -> Option<Response> {
+    match provider {
+        Provider::Slack => {
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            if v.get("type")?.as_str()? != "url_verification" {
+                return None;
+            }
+            Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
+        }
+        Provider::Zoom => {
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            if v.get("event")?.as_str()? != "endpoint.url_validation" {
+                return None;
+            }
+            let plain = v.pointer("/payload/plainToken")?.as_str()?;
+            let encrypted = providers::zoom_encrypted_token(secret?, plain);
+            Some(Json(serde_json::json!({"plainToken": plain, "encryptedToken": encrypted})).into_response())
+        }
+        Provider::Twitch => {
+            let kind = headers.get("twitch-eventsub-message-type")?.to_str().ok()?;
+            if kind != "webhook_callback_verification" {
+                return None;
+            }
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
+        }
+        _ => None,
     }
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if v.get("type")?.as_str()? != "url_verification" {
-        return None;
-    }
-    Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
 }
 
 #[derive(Deserialize)]
@@ -216,6 +256,15 @@ pub(super) async fn handshake(
         return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
     }
     check_api_key(&reg, req.uri())?;
+    if provider == Provider::Okta {
+        // Okta's one-time verification: echo the challenge header as {"verification": ...}.
+        let challenge = req
+            .headers()
+            .get("x-okta-verification-challenge")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::bad_request("HANDSHAKE_INVALID", "missing X-Okta-Verification-Challenge"))?;
+        return Ok(Json(serde_json::json!({ "verification": challenge })).into_response());
+    }
     if provider != Provider::Meta {
         return Err(ApiError::client(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -74,6 +74,15 @@ pub enum SigFormat {
     Stripe,
 }
 
+/// How a timestamp header is written.
+#[derive(Clone, Copy, Debug)]
+pub enum TsFormat {
+    /// Integer seconds since the epoch.
+    Unix,
+    /// RFC 3339 (Twitch), signed exactly as sent.
+    Rfc3339,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Tolerance {
     pub secs: i64,
@@ -92,6 +101,7 @@ pub struct HmacScheme {
     pub format: SigFormat,
     pub key: KeyForm,
     pub tolerance: Option<Tolerance>,
+    pub ts_format: TsFormat,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -99,8 +109,12 @@ pub enum Scheme {
     /// API key only.
     None,
     Hmac(HmacScheme),
-    /// The secret itself in a header (GitLab's `X-Gitlab-Token`).
+    /// The secret itself in a header (GitLab's `X-Gitlab-Token`, Okta's `Authorization`).
     Token(&'static str),
+    /// Microsoft Graph: every notification's `clientState` equals the secret.
+    ClientState,
+    /// Mailgun: `signature.signature` = hex HMAC-SHA256(key, timestamp + token), in the body.
+    MailgunBody,
 }
 
 const FIVE_MINUTES_BOTH: Option<Tolerance> = Some(Tolerance { secs: 300, future: true });
@@ -114,6 +128,7 @@ const STANDARD_WEBHOOKS: HmacScheme = HmacScheme {
     format: SigFormat::List { sep: ' ', prefix: "v1," },
     key: KeyForm::WhsecBase64,
     tolerance: FIVE_MINUTES_BOTH,
+    ts_format: TsFormat::Unix,
 };
 
 /// HMAC-SHA256 of the raw body, one signature in `header` after `prefix`.
@@ -127,6 +142,7 @@ const fn body_hmac(header: &'static [&'static str], encoding: Encoding, prefix: 
         format: SigFormat::Single(prefix),
         key: KeyForm::Utf8,
         tolerance: None,
+        ts_format: TsFormat::Unix,
     })
 }
 
@@ -143,6 +159,7 @@ pub fn scheme(p: Provider) -> Scheme {
             format: SigFormat::Single("v0="),
             key: KeyForm::Utf8,
             tolerance: FIVE_MINUTES_BOTH,
+            ts_format: TsFormat::Unix,
         }),
         Provider::Meta | Provider::Github => body_hmac(&["x-hub-signature-256"], Encoding::Hex, "sha256="),
         Provider::Shopify => body_hmac(&["x-shopify-hmac-sha256"], Encoding::Base64, ""),
@@ -164,6 +181,7 @@ pub fn scheme(p: Provider) -> Scheme {
             format: SigFormat::Stripe,
             key: KeyForm::Utf8,
             tolerance: Some(Tolerance { secs: 300, future: false }),
+            ts_format: TsFormat::Unix,
         }),
         Provider::StandardWebhooks => Scheme::Hmac(STANDARD_WEBHOOKS),
         Provider::Svix => Scheme::Hmac(HmacScheme {
@@ -173,6 +191,33 @@ pub fn scheme(p: Provider) -> Scheme {
             ..STANDARD_WEBHOOKS
         }),
         Provider::Gitlab => Scheme::Token("x-gitlab-token"),
+        // Zoom's SDK checks no freshness; five minutes both ways guards against replays.
+        Provider::Zoom => Scheme::Hmac(HmacScheme {
+            signature: &["x-zm-signature"],
+            timestamp: &["x-zm-request-timestamp"],
+            id: &[],
+            signed: &[Part::Lit("v0:"), Part::Timestamp, Part::Lit(":"), Part::Body],
+            encoding: Encoding::Hex,
+            format: SigFormat::Single("v0="),
+            key: KeyForm::Utf8,
+            tolerance: FIVE_MINUTES_BOTH,
+            ts_format: TsFormat::Unix,
+        }),
+        // Twitch recommends refusing messages older than ten minutes.
+        Provider::Twitch => Scheme::Hmac(HmacScheme {
+            signature: &["twitch-eventsub-message-signature"],
+            timestamp: &["twitch-eventsub-message-timestamp"],
+            id: &["twitch-eventsub-message-id"],
+            signed: &[Part::Id, Part::Timestamp, Part::Body],
+            encoding: Encoding::Hex,
+            format: SigFormat::Single("sha256="),
+            key: KeyForm::Utf8,
+            tolerance: Some(Tolerance { secs: 600, future: true }),
+            ts_format: TsFormat::Rfc3339,
+        }),
+        Provider::Okta => Scheme::Token("authorization"),
+        Provider::Msgraph => Scheme::ClientState,
+        Provider::Mailgun => Scheme::MailgunBody,
     }
 }
 
@@ -219,6 +264,45 @@ pub fn verify(
             }
             let presented = header(headers, &[name]).ok_or(VerifyError::Missing)?;
             if secrets.iter().any(|s| s.ct_eq(presented.as_bytes())) { Ok(()) } else { Err(VerifyError::Mismatch) }
+        }
+        Scheme::ClientState => {
+            if secrets.is_empty() {
+                return Err(VerifyError::NoSecret);
+            }
+            let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| VerifyError::Missing)?;
+            let items = v.get("value").and_then(serde_json::Value::as_array).ok_or(VerifyError::Missing)?;
+            if items.is_empty() {
+                return Err(VerifyError::Missing);
+            }
+            let all = items.iter().all(|n| {
+                n.get("clientState")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|cs| secrets.iter().any(|s| s.ct_eq(cs.as_bytes())))
+            });
+            if all { Ok(()) } else { Err(VerifyError::Mismatch) }
+        }
+        Scheme::MailgunBody => {
+            if secrets.is_empty() {
+                return Err(VerifyError::NoSecret);
+            }
+            let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| VerifyError::Missing)?;
+            let sig = v.get("signature").ok_or(VerifyError::Missing)?;
+            let field = |k: &str| sig.get(k).and_then(serde_json::Value::as_str).ok_or(VerifyError::Missing);
+            let (ts, token, presented) = (field("timestamp")?, field("token")?, field("signature")?);
+            let presented = hex::decode(presented).map_err(|_| VerifyError::Mismatch)?;
+            let mut matched = false;
+            for s in secrets {
+                let mut mac = Hmac::<Sha256>::new_from_slice(s.expose().as_bytes()).expect("any key length");
+                mac.update(ts.as_bytes());
+                mac.update(token.as_bytes());
+                matched |= ct_eq(&mac.finalize().into_bytes(), &presented);
+            }
+            if !matched {
+                return Err(VerifyError::Mismatch);
+            }
+            // The body is not signed: only fresh signatures count (tokens are deduplicated).
+            let ts: i64 = ts.parse().map_err(|_| VerifyError::Missing)?;
+            if (now - ts).abs() > 300 { Err(VerifyError::Stale) } else { Ok(()) }
         }
         Scheme::Hmac(h) => {
             verify_hmac(&h, secrets, headers, body, now)?;
@@ -311,12 +395,24 @@ fn verify_hmac(
         return Err(VerifyError::Mismatch);
     }
     if let (Some(tol), Some(ts)) = (h.tolerance, timestamp) {
-        let ts: i64 = ts.trim().parse().map_err(|_| VerifyError::Missing)?;
+        let ts: i64 = match h.ts_format {
+            TsFormat::Unix => ts.trim().parse().map_err(|_| VerifyError::Missing)?,
+            TsFormat::Rfc3339 => {
+                chrono::DateTime::parse_from_rfc3339(ts.trim()).map_err(|_| VerifyError::Missing)?.timestamp()
+            }
+        };
         if now - ts > tol.secs || (tol.future && ts - now > tol.secs) {
             return Err(VerifyError::Stale);
         }
     }
     Ok(())
+}
+
+/// Zoom's answer to `endpoint.url_validation`: hex HMAC-SHA256(secret token, plainToken).
+pub fn zoom_encrypted_token(secret: &SecretString, plain: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
+    mac.update(plain.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The provider's own id for this delivery, used to deduplicate its retries: a header, or a
@@ -336,7 +432,16 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         Provider::Slack => from_body("event_id"),
         Provider::Linear => from_body("webhookId"),
         Provider::Gitlab => header(headers, &["x-gitlab-event-uuid", "idempotency-key"]).map(str::to_owned),
-        Provider::Meta | Provider::Descope | Provider::Pagerduty => None,
+        Provider::Twitch => header(headers, &["twitch-eventsub-message-id"]).map(str::to_owned),
+        Provider::Mailgun => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.pointer("/signature/token")?.as_str().map(str::to_owned)),
+        Provider::Meta
+        | Provider::Descope
+        | Provider::Pagerduty
+        | Provider::Zoom
+        | Provider::Okta
+        | Provider::Msgraph => None,
     };
     id.filter(|i| !i.is_empty() && i.len() <= 256)
 }

@@ -293,3 +293,97 @@ fn linear_body_timestamp() {
     assert_eq!(at(&stale), Err(VerifyError::Stale));
     assert_eq!(at(r#"{"action":"create"}"#), Err(VerifyError::Missing));
 }
+
+/// Computed in the reference (Zoom, Twitch, Mailgun).
+#[test]
+fn zoom_twitch_and_mailgun() {
+    let zoom = |sig: &str, body: &[u8], now| {
+        check(
+            Provider::Zoom,
+            "zoom_secret_token",
+            &[("x-zm-signature", sig), ("x-zm-request-timestamp", "1700000000")],
+            body,
+            now,
+        )
+    };
+    assert_eq!(zoom("v0=90d1d3e604d4c89145f812df724688d9b3655864feacc94a4d4c6d8525cc569f", BODY, 1700000000), Ok(()));
+    let validation = br#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+    assert_eq!(
+        zoom("v0=c914ce806ecfc847caee06fd9e019d6b15d662c44be7ba1cd7544227b79ae829", validation, 1700000000),
+        Ok(())
+    );
+    assert_eq!(
+        zoom_encrypted_token(&SecretString::new("zoom_secret_token"), "qgg8vlvZRS6UYooatFL8Aw"),
+        "bd48235863f4a6323ccc4963c594908b7c97f88b4a6a95278f4f093690b12726"
+    );
+    assert_eq!(
+        zoom("v0=90d1d3e604d4c89145f812df724688d9b3655864feacc94a4d4c6d8525cc569f", BODY, 1700000400),
+        Err(VerifyError::Stale)
+    );
+
+    let twitch = |ts: &str, now| {
+        check(
+            Provider::Twitch,
+            "keepItSecretKeepItSafe",
+            &[
+                ("Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b"),
+                ("Twitch-Eventsub-Message-Timestamp", ts),
+                (
+                    "Twitch-Eventsub-Message-Signature",
+                    "sha256=c559f961489733ee85b067be282adba79f028f4d49ee17add36f880ea79546c1",
+                ),
+            ],
+            BODY,
+            now,
+        )
+    };
+    let t = chrono::DateTime::parse_from_rfc3339("2023-11-14T22:13:20.123456789Z").unwrap().timestamp();
+    assert_eq!(twitch("2023-11-14T22:13:20.123456789Z", t), Ok(()));
+    assert_eq!(twitch("2023-11-14T22:13:20.123456789Z", t + 601), Err(VerifyError::Stale));
+    assert_eq!(twitch("2023-11-14T22:13:20.12345678Z", t), Err(VerifyError::Mismatch), "signed as sent");
+
+    let mail = |sig: &str, now| {
+        let body = format!(
+            r#"{{"signature":{{"token":"e0b5477167110d68991efc6b9f89f0a11066af27834600e123","timestamp":"1770920772","signature":"{sig}"}},"event-data":{{}}}}"#
+        );
+        check(Provider::Mailgun, "mailgun_signing_key", &[], body.as_bytes(), now)
+    };
+    assert_eq!(mail("b0198d2dc1c3ddde82949d8c86e6bdc8db304df7e0c11d202e9a0429ee7b4db4", 1770920772), Ok(()));
+    assert_eq!(
+        mail("b0198d2dc1c3ddde82949d8c86e6bdc8db304df7e0c11d202e9a0429ee7b4db5", 1770920772),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(mail("", 1770920772), Err(VerifyError::Mismatch));
+    assert_eq!(
+        mail("b0198d2dc1c3ddde82949d8c86e6bdc8db304df7e0c11d202e9a0429ee7b4db4", 1770920772 + 301),
+        Err(VerifyError::Stale)
+    );
+    assert_eq!(check(Provider::Mailgun, "k", &[], b"{}", 0), Err(VerifyError::Missing));
+}
+
+#[test]
+fn okta_token_and_graph_client_state() {
+    assert_eq!(
+        check(
+            Provider::Okta,
+            "Basic YWRtaW46c3VwZXJzZWNyZXQ=",
+            &[("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")],
+            BODY,
+            0
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check(Provider::Okta, "Basic YWRtaW46c3VwZXJzZWNyZXQ=", &[("Authorization", "Basic nope")], BODY, 0),
+        Err(VerifyError::Mismatch)
+    );
+    let graph = |body: &str| check(Provider::Msgraph, "cs-secret", &[], body.as_bytes(), 0);
+    assert_eq!(graph(r#"{"value":[{"clientState":"cs-secret","resource":"r"},{"clientState":"cs-secret"}]}"#), Ok(()));
+    assert_eq!(
+        graph(r#"{"value":[{"clientState":"cs-secret"},{"clientState":"other"}]}"#),
+        Err(VerifyError::Mismatch),
+        "every notification"
+    );
+    assert_eq!(graph(r#"{"value":[{"resource":"r"}]}"#), Err(VerifyError::Mismatch));
+    assert_eq!(graph(r#"{"value":[]}"#), Err(VerifyError::Missing));
+}
