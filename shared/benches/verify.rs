@@ -1,0 +1,122 @@
+//! Ingress cost per request: provider verification plus the event envelope (payload
+//! validation, header arrays, serialization as queued), against the floor of one
+//! HMAC-SHA256 pass plus JSON validation of the same body. 1 KiB, 64 KiB and 1 MiB JSON
+//! bodies; Slack, Stripe and Standard Webhooks.
+
+use std::hint::black_box;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use hookbridge::domain::{EventEnvelope, EventId, Headers, Provider, WebhookId, WebhookMessage, payload_from_body};
+use hookbridge::providers::verify;
+use hookbridge::secret::SecretString;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use sha2::Sha256;
+
+const NOW: i64 = 1_700_000_000;
+
+fn body(size: usize) -> Vec<u8> {
+    // A JSON document of about `size` bytes: an array of small objects.
+    let item = r#"{"id":"evt_0000","type":"message","text":"the quick brown fox jumps over the lazy dog"},"#;
+    let mut s = String::with_capacity(size + item.len());
+    s.push_str(r#"{"items":["#);
+    while s.len() + item.len() + 2 < size {
+        s.push_str(item);
+    }
+    s.pop();
+    s.push_str("]}");
+    s.into_bytes()
+}
+
+fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    for p in parts {
+        m.update(p);
+    }
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// Headers a real request of each provider carries, signed over `body`.
+fn signed(provider: Provider, body: &[u8]) -> (SecretString, HeaderMap) {
+    let ts = NOW.to_string();
+    let (secret, pairs): (&str, Vec<(&str, String)>) = match provider {
+        Provider::Slack => {
+            let s = "8f742231b10e8888abcd99yyyzzz85a5";
+            let sig = format!("v0={}", hmac_hex(s.as_bytes(), &[b"v0:", ts.as_bytes(), b":", body]));
+            (s, vec![("x-slack-signature", sig), ("x-slack-request-timestamp", ts)])
+        }
+        Provider::Stripe => {
+            let s = "whsec_test_secret";
+            let sig = hmac_hex(s.as_bytes(), &[ts.as_bytes(), b".", body]);
+            (s, vec![("stripe-signature", format!("t={ts},v1={sig}"))])
+        }
+        _ => {
+            let s = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+            let key = STANDARD.decode(&s[6..]).unwrap();
+            let mut m = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            m.update(b"msg_1.");
+            m.update(ts.as_bytes());
+            m.update(b".");
+            m.update(body);
+            let sig = STANDARD.encode(m.finalize().into_bytes());
+            (s, vec![("webhook-id", "msg_1".into()), ("webhook-timestamp", ts), ("webhook-signature", format!("v1,{sig}"))])
+        }
+    };
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_str(&v).unwrap());
+    }
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    (SecretString::new(secret), h)
+}
+
+/// What the ingress does for an accepted request after reading the body.
+fn verify_and_envelope(provider: Provider, secret: &SecretString, headers: &HeaderMap, body: &Bytes) -> Vec<u8> {
+    verify(provider, &[secret], headers, body, NOW).expect("verifies");
+    let payload = payload_from_body(Some("application/json"), body).expect("valid JSON");
+    let mut arrays = Headers::new();
+    for (k, v) in headers {
+        arrays.entry(k.as_str().to_owned()).or_default().push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+    }
+    let envelope = EventEnvelope {
+        event_id: EventId::generate(),
+        webhook_id: WebhookId::generate(),
+        provider,
+        webhook_message: WebhookMessage { date_time: chrono::Utc::now(), payload, headers: arrays },
+        raw_body: body.clone(),
+    };
+    serde_json::to_vec(&envelope).expect("serializes")
+}
+
+/// The floor: one HMAC-SHA256 pass and JSON validation of the same bytes.
+fn floor(body: &[u8]) {
+    let mut m = Hmac::<Sha256>::new_from_slice(b"8f742231b10e8888abcd99yyyzzz85a5").unwrap();
+    m.update(body);
+    black_box(m.finalize());
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).expect("valid JSON");
+}
+
+fn bench(c: &mut Criterion) {
+    for (label, size) in [("1KiB", 1024), ("64KiB", 64 * 1024), ("1MiB", 1024 * 1024)] {
+        let raw = Bytes::from(body(size));
+        let mut group = c.benchmark_group(format!("ingress/{label}"));
+        group.throughput(Throughput::Bytes(raw.len() as u64));
+        if size >= 1024 * 1024 {
+            group.sample_size(30);
+        }
+        group.bench_function("floor_hmac_plus_json_validation", |b| b.iter(|| floor(black_box(&raw))));
+        for provider in [Provider::Slack, Provider::Stripe, Provider::StandardWebhooks] {
+            let (secret, headers) = signed(provider, &raw);
+            group.bench_with_input(BenchmarkId::new("verify_and_envelope", provider.path_segment()), &raw, |b, raw| {
+                b.iter(|| black_box(verify_and_envelope(provider, &secret, &headers, raw)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
