@@ -26,15 +26,73 @@ pub struct WebhookMessage {
 
 /// An accepted event as stored and queued. `raw_body` is the request body byte-exact, so a
 /// process can re-verify a provider's signature.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialized, the raw body is left out when it is exactly the payload's JSON text (the
+/// common case: a JSON body without surrounding whitespace), so a large JSON body is not
+/// base64-encoded and escaped on the ingress path; reading the envelope restores it.
+#[derive(Clone, Debug)]
 pub struct EventEnvelope {
     pub event_id: EventId,
     pub webhook_id: WebhookId,
     pub provider: Provider,
     pub webhook_message: WebhookMessage,
-    #[serde(with = "base64_bytes")]
     pub raw_body: Bytes,
+}
+
+impl EventEnvelope {
+    /// True when the raw body is byte for byte the payload's JSON text.
+    pub fn raw_body_is_payload(&self) -> bool {
+        self.raw_body.as_ref() == self.webhook_message.payload.get().as_bytes()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeOut<'a> {
+    event_id: EventId,
+    webhook_id: WebhookId,
+    provider: Provider,
+    webhook_message: &'a WebhookMessage,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_bytes::serialize_opt")]
+    raw_body: Option<&'a Bytes>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeIn {
+    event_id: EventId,
+    webhook_id: WebhookId,
+    provider: Provider,
+    webhook_message: WebhookMessage,
+    #[serde(default, deserialize_with = "base64_bytes::deserialize_opt")]
+    raw_body: Option<Bytes>,
+}
+
+impl Serialize for EventEnvelope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EnvelopeOut {
+            event_id: self.event_id,
+            webhook_id: self.webhook_id,
+            provider: self.provider,
+            webhook_message: &self.webhook_message,
+            raw_body: (!self.raw_body_is_payload()).then_some(&self.raw_body),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventEnvelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = EnvelopeIn::deserialize(d)?;
+        let raw_body = e.raw_body.unwrap_or_else(|| Bytes::copy_from_slice(e.webhook_message.payload.get().as_bytes()));
+        Ok(Self {
+            event_id: e.event_id,
+            webhook_id: e.webhook_id,
+            provider: e.provider,
+            webhook_message: e.webhook_message,
+            raw_body,
+        })
+    }
 }
 
 /// Why a body cannot become a payload.
@@ -81,9 +139,16 @@ pub(crate) mod base64_bytes {
         s.serialize_str(&STANDARD.encode(b))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(s.as_bytes()).map(Bytes::from).map_err(serde::de::Error::custom)
+    pub fn serialize_opt<S: Serializer>(b: &Option<&Bytes>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Bytes>, D::Error> {
+        let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        s.map(|s| STANDARD.decode(s.as_bytes()).map(Bytes::from).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
@@ -113,6 +178,27 @@ mod tests {
     }
 
     #[test]
+    fn a_json_body_is_not_stored_twice() {
+        let raw = Bytes::from_static(b"{\"a\": [1, 2.50, \"\\u00e4\"]}");
+        let env = EventEnvelope {
+            event_id: EventId::generate(),
+            webhook_id: WebhookId::generate(),
+            provider: Provider::Generic,
+            webhook_message: WebhookMessage {
+                date_time: Utc::now(),
+                payload: payload_from_body(Some("application/json"), &raw).unwrap(),
+                headers: Headers::new(),
+            },
+            raw_body: raw.clone(),
+        };
+        assert!(env.raw_body_is_payload());
+        let json = serde_json::to_string(&env).unwrap();
+        assert!(!json.contains("rawBody"));
+        let back: EventEnvelope = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.raw_body, raw, "restored byte-exact (escapes and number formats kept)");
+    }
+
+    #[test]
     fn envelope_round_trips_raw_body_exactly() {
         let raw = Bytes::from_static(b"{\"z\" : 1,\n \"a\":[true]}\x00\xff");
         let env = EventEnvelope {
@@ -129,6 +215,7 @@ mod tests {
         let json = serde_json::to_string(&env).unwrap();
         let back: EventEnvelope = serde_json::from_str(&json).unwrap();
         assert_eq!(back.raw_body, raw);
+        assert!(json.contains("rawBody"), "a body that is not the payload text travels as base64");
         assert_eq!(back.webhook_message.headers["x-a"], vec!["1", "2"]);
         assert_eq!(back.webhook_message.payload.get(), env.webhook_message.payload.get());
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();

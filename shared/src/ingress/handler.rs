@@ -328,11 +328,13 @@ pub async fn enqueue_event(
         blob_key: None,
         resume,
     };
-    // Base64 grows the raw body by 4/3; if that alone would not fit, skip the inline try.
-    let estimate = envelope.raw_body.len() * 4 / 3 + envelope.webhook_message.payload.get().len();
+    // Base64 grows a raw body that is not the payload text by 4/3; if the estimate alone
+    // would not fit, skip the inline try.
+    let raw = if envelope.raw_body_is_payload() { 0 } else { envelope.raw_body.len() * 4 / 3 };
+    let estimate = raw + envelope.webhook_message.payload.get().len();
     let body = if estimate < config.max_message_bytes {
         msg.event = Some(envelope.clone());
-        let inline = serde_json::to_string(&msg).map_err(StoreError::backend)?;
+        let inline = to_json_sized(&msg, estimate)?;
         if inline.len() <= config.max_message_bytes { Some(inline) } else { None }
     } else {
         None
@@ -341,7 +343,7 @@ pub async fn enqueue_event(
         Some(b) => b,
         None => {
             let key = event_blob_key(&envelope.event_id);
-            let bytes = serde_json::to_vec(envelope).map_err(StoreError::backend)?;
+            let bytes = to_json_sized(envelope, estimate)?;
             backend.blobs.put_blob(&key, bytes.into()).await?;
             msg.event = None;
             msg.blob_key = Some(key);
@@ -354,6 +356,13 @@ pub async fn enqueue_event(
         Some(Err(f)) => Err(StoreError::msg(format!("the events queue refused the event: {}", f.code))),
         None => Err(StoreError::msg("the events queue returned no result")),
     }
+}
+
+/// Serializes into one buffer sized for the payload (no regrowth copies of a large body).
+fn to_json_sized<T: Serialize>(value: &T, estimate: usize) -> Result<String, StoreError> {
+    let mut buf = Vec::with_capacity(estimate + 4096);
+    serde_json::to_writer(&mut buf, value).map_err(StoreError::backend)?;
+    String::from_utf8(buf).map_err(StoreError::backend)
 }
 
 pub(crate) async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
