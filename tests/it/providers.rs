@@ -330,6 +330,30 @@ async fn handshakes_of_zoom_twitch_okta_and_graph() {
     );
     assert_eq!(post(&app, url, &[], r#"{"value":[{"clientState":"nope"}]}"#).await.status(), 401);
 
+    // Discord: the signed interactions PING gets PONG (RFC 8032 test key, no freshness rule).
+    let (_, d) = webhook(
+        &app,
+        "discord-app",
+        "DISCORD",
+        json!("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"),
+        "discord-starts",
+    )
+    .await;
+    let sig = "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f";
+    let h = vec![
+        ("x-signature-ed25519".to_owned(), sig.to_owned()),
+        ("x-signature-timestamp".to_owned(), "1700000000".to_owned()),
+    ];
+    let r = post(&app, d["url"].as_str().unwrap(), &h, r#"{"type":1}"#).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"type": 1}));
+    let bad = vec![
+        ("x-signature-ed25519".to_owned(), sig.replace('1', "2")),
+        ("x-signature-timestamp".to_owned(), "1700000000".to_owned()),
+    ];
+    assert_eq!(post(&app, d["url"].as_str().unwrap(), &bad, r#"{"type":1}"#).await.status(), 401);
+    assert!(app.receive("discord-starts", 10, 0).await.is_empty());
+
     // Handshakes started nothing; the real notifications did.
     assert!(app.receive("zoom-starts", 10, 0).await.is_empty());
     assert!(app.receive("twitch-starts", 10, 0).await.is_empty());

@@ -67,10 +67,11 @@ pub enum Provider {
     Okta,
     Msgraph,
     Mailgun,
+    Discord,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 17] = [
+    pub const ALL: [Provider; 18] = [
         Provider::Generic,
         Provider::Slack,
         Provider::Meta,
@@ -88,6 +89,7 @@ impl Provider {
         Provider::Okta,
         Provider::Msgraph,
         Provider::Mailgun,
+        Provider::Discord,
     ];
 
     /// The upper-case name (`STANDARD_WEBHOOKS`).

@@ -211,6 +211,16 @@ fn signed_handshake(
             let encrypted = providers::zoom_encrypted_token(secret?, plain);
             Some(Json(serde_json::json!({"plainToken": plain, "encryptedToken": encrypted})).into_response())
         }
+        Provider::Discord => {
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            match v.get("type")?.as_i64()? {
+                // Interactions endpoint PING: answer PONG.
+                1 if v.get("event").is_none() => Some(Json(serde_json::json!({"type": 1})).into_response()),
+                // Webhook events PING: 204, no body.
+                0 => Some(StatusCode::NO_CONTENT.into_response()),
+                _ => None,
+            }
+        }
         Provider::Twitch => {
             let kind = headers.get("twitch-eventsub-message-type")?.to_str().ok()?;
             if kind != "webhook_callback_verification" {

@@ -115,6 +115,11 @@ pub enum Scheme {
     ClientState,
     /// Mailgun: `signature.signature` = hex HMAC-SHA256(key, timestamp + token), in the body.
     MailgunBody,
+    /// Discord: Ed25519 over timestamp + body; the secret is the app's public key (hex).
+    Ed25519 {
+        signature: &'static str,
+        timestamp: &'static str,
+    },
 }
 
 const FIVE_MINUTES_BOTH: Option<Tolerance> = Some(Tolerance { secs: 300, future: true });
@@ -218,7 +223,21 @@ pub fn scheme(p: Provider) -> Scheme {
         Provider::Okta => Scheme::Token("authorization"),
         Provider::Msgraph => Scheme::ClientState,
         Provider::Mailgun => Scheme::MailgunBody,
+        Provider::Discord => Scheme::Ed25519 { signature: "x-signature-ed25519", timestamp: "x-signature-timestamp" },
     }
+}
+
+/// Ed25519 verification (strict: no malleable signatures, no small-order keys).
+fn verify_ed25519(public_keys: &[&SecretString], signature: &str, message: &[&[u8]]) -> Result<(), VerifyError> {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    let sig: [u8; 64] = hex::decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or(VerifyError::Mismatch)?;
+    let sig = Signature::from_bytes(&sig);
+    let msg: Vec<u8> = message.concat();
+    let ok = public_keys.iter().any(|k| {
+        let key: Option<[u8; 32]> = hex::decode(k.expose().trim()).ok().and_then(|b| b.try_into().ok());
+        key.and_then(|k| VerifyingKey::from_bytes(&k).ok()).is_some_and(|vk| vk.verify_strict(&msg, &sig).is_ok())
+    });
+    if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
 }
 
 /// Why a request was not verified. The message never says which part was wrong.
@@ -280,6 +299,14 @@ pub fn verify(
                     .is_some_and(|cs| secrets.iter().any(|s| s.ct_eq(cs.as_bytes())))
             });
             if all { Ok(()) } else { Err(VerifyError::Mismatch) }
+        }
+        Scheme::Ed25519 { signature, timestamp } => {
+            if secrets.is_empty() {
+                return Err(VerifyError::NoSecret);
+            }
+            let sig = header(headers, &[signature]).ok_or(VerifyError::Missing)?;
+            let ts = header(headers, &[timestamp]).ok_or(VerifyError::Missing)?;
+            verify_ed25519(secrets, sig, &[ts.as_bytes(), body])
         }
         Scheme::MailgunBody => {
             if secrets.is_empty() {
@@ -441,7 +468,8 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         | Provider::Pagerduty
         | Provider::Zoom
         | Provider::Okta
-        | Provider::Msgraph => None,
+        | Provider::Msgraph
+        | Provider::Discord => None,
     };
     id.filter(|i| !i.is_empty() && i.len() <= 256)
 }

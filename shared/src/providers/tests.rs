@@ -387,3 +387,32 @@ fn okta_token_and_graph_client_state() {
     assert_eq!(graph(r#"{"value":[{"resource":"r"}]}"#), Err(VerifyError::Mismatch));
     assert_eq!(graph(r#"{"value":[]}"#), Err(VerifyError::Missing));
 }
+
+/// Computed in the reference (RFC 8032 test 1 key pair).
+#[test]
+fn discord_ed25519() {
+    let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let sig = "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f";
+    let at = |sig: &str, ts: &str, body: &[u8]| {
+        check(Provider::Discord, public, &[("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", ts)], body, 0)
+    };
+    assert_eq!(at(sig, "1700000000", br#"{"type":1}"#), Ok(()));
+    assert_eq!(at(sig, "1700000001", br#"{"type":1}"#), Err(VerifyError::Mismatch), "timestamp is signed");
+    assert_eq!(at(sig, "1700000000", br#"{"type":2}"#), Err(VerifyError::Mismatch));
+    assert_eq!(at(&sig[..126], "1700000000", br#"{"type":1}"#), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(at("", "1700000000", br#"{"type":1}"#), Err(VerifyError::Mismatch), "empty");
+    assert_eq!(
+        check(Provider::Discord, public, &[("X-Signature-Ed25519", sig)], br#"{"type":1}"#, 0),
+        Err(VerifyError::Missing)
+    );
+    assert_eq!(
+        check(
+            Provider::Discord,
+            "not-hex",
+            &[("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", "1700000000")],
+            br#"{"type":1}"#,
+            0
+        ),
+        Err(VerifyError::Mismatch)
+    );
+}
