@@ -361,3 +361,21 @@ async fn handshakes_of_zoom_twitch_okta_and_graph() {
     assert_eq!(app.receive_n("graph-starts", 1).await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn config_params_resolve_into_provider_secrets() {
+    let app = TestApp::spawn().await;
+    let (status, _) =
+        app.call(Method::PUT, "/v1/config-params/slack.signing", Some(json!({"value": "from-a-param"}))).await;
+    assert_eq!(status, 200);
+    let (_, w) = webhook(&app, "slack-param", "SLACK", json!("${configParam.slack.signing}"), "param-starts").await;
+    let url = w["url"].as_str().unwrap();
+    let body = r#"{"type":"event_callback","event_id":"Ev9"}"#;
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(post(&app, url, &slack_headers("from-a-param", now, body), body).await.status(), 200);
+    assert_eq!(post(&app, url, &slack_headers("${configParam.slack.signing}", now, body), body).await.status(), 401);
+    let (status, err) = webhook(&app, "slack-missing", "SLACK", json!("${configParam.nope}"), "x").await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("CONFIG_PARAM_NOT_FOUND")));
+    assert_eq!(app.call(Method::DELETE, "/v1/config-params/slack.signing", None).await.0, 204);
+    app.stop().await;
+}

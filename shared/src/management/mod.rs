@@ -2,6 +2,7 @@
 
 mod connectors;
 mod extract;
+mod params;
 mod triggers;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub fn router(state: Arc<ManagementState>) -> Router {
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(triggers::routes())
+        .merge(params::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }

@@ -140,7 +140,8 @@ async fn create(
     State(st): St,
     ApiJson(req): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-    validate_provider_secret(req.provider, &req.provider_secret)?;
+    let provider_secret = super::params::resolve(&st, req.provider_secret).await?;
+    validate_provider_secret(req.provider, &provider_secret)?;
     let now = st.backend.clock.now();
     let webhook = Webhook {
         id: WebhookId::generate(),
@@ -156,7 +157,7 @@ async fn create(
     // The key is stored first, so no webhook ever exists without one.
     let secret_name = webhook_secret_name(&webhook.id);
     let mut secrets = WebhookSecrets::new(ApiKey::generate());
-    secrets.provider = req.provider_secret;
+    secrets.provider = provider_secret;
     st.backend.secrets.put_secret(&secret_name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.registry.create_webhook(&webhook).await {
         let _ = st.backend.secrets.delete_secret(&secret_name).await;
@@ -381,7 +382,7 @@ async fn rotate_provider_secret(
     ApiJson(req): ApiJson<RotateProviderSecret>,
 ) -> Result<Json<ProviderSecretRotated>, ApiError> {
     let webhook = load(&st, &id).await?;
-    let next = Some(req.provider_secret);
+    let next = super::params::resolve(&st, Some(req.provider_secret)).await?;
     validate_provider_secret(webhook.provider, &next)?;
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if overlap > 7 * 86_400 {

@@ -1,0 +1,112 @@
+//! Config parameters: named values kept in the secret store, referenced as
+//! `${configParam.name}` inside secret values and resolved when the webhook is saved.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::put;
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ManagementState};
+use crate::error::ApiError;
+use crate::providers::ProviderSecret;
+use crate::secret::SecretString;
+
+type St = State<Arc<ManagementState>>;
+
+pub(super) fn routes() -> Router<Arc<ManagementState>> {
+    Router::new().route("/v1/config-params/{name}", put(put_param).delete(delete_param))
+}
+
+fn secret_name(name: &str) -> String {
+    format!("hookbridge/config/{name}")
+}
+
+fn valid_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("VALIDATION_FAILED", "name: 1 to 128 letters, digits, '_', '-', '.'"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamValue {
+    value: SecretString,
+}
+
+#[derive(Serialize)]
+struct Saved {
+    name: String,
+}
+
+/// Creates or replaces a parameter. Its value is never shown again.
+async fn put_param(
+    State(st): St,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<ParamValue>,
+) -> Result<Json<Saved>, ApiError> {
+    valid_name(&name)?;
+    st.backend.secrets.put_secret(&secret_name(&name), &req.value).await?;
+    Ok(Json(Saved { name }))
+}
+
+async fn delete_param(State(st): St, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    valid_name(&name)?;
+    st.backend.secrets.delete_secret(&secret_name(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces every `${configParam.name}` in one value.
+async fn resolve_value(st: &ManagementState, value: &SecretString) -> Result<SecretString, ApiError> {
+    const OPEN: &str = "${configParam.";
+    let text = value.expose();
+    if !text.contains(OPEN) {
+        return Ok(value.clone());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len()..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| ApiError::bad_request("VALIDATION_FAILED", "providerSecret: unclosed ${configParam."))?;
+        let name = &after[..end];
+        valid_name(name)?;
+        let param = st.backend.secrets.get_secret(&secret_name(name)).await?.ok_or_else(|| {
+            ApiError::bad_request("CONFIG_PARAM_NOT_FOUND", format!("providerSecret: no config parameter {name:?}"))
+        })?;
+        out.push_str(param.expose());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(SecretString::new(out))
+}
+
+/// Resolves the references in a provider secret (when a webhook is saved or rotated).
+pub(super) async fn resolve(
+    st: &ManagementState,
+    secret: Option<ProviderSecret>,
+) -> Result<Option<ProviderSecret>, ApiError> {
+    Ok(match secret {
+        None => None,
+        Some(ProviderSecret::Plain(s)) => Some(ProviderSecret::Plain(resolve_value(st, &s).await?)),
+        Some(ProviderSecret::Meta { verify_token, app_secret }) => Some(ProviderSecret::Meta {
+            verify_token: match verify_token {
+                Some(v) => Some(resolve_value(st, &v).await?),
+                None => None,
+            },
+            app_secret: match app_secret {
+                Some(v) => Some(resolve_value(st, &v).await?),
+                None => None,
+            },
+        }),
+    })
+}
