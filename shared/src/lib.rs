@@ -17,6 +17,7 @@ pub mod ingress;
 pub mod lambda;
 pub mod management;
 pub mod messages;
+pub mod metrics;
 pub mod ports;
 pub mod providers;
 pub mod registration;

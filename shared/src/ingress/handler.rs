@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, StoreError};
 use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
+use crate::metrics::AuthFailures;
 use crate::ports::{Backend, Claim, OutgoingMessage, QueueRefs};
 use crate::providers::{self, ProviderSecret};
 use crate::registration::Registration;
@@ -115,8 +116,9 @@ pub(super) async fn receive(
     let now = st.backend.clock.now();
     if let Err(e) = providers::verify(provider, &reg.secrets.provider_keys(now), &parts.headers, &body, now.timestamp())
     {
-        // Counted in the logs (never which part was wrong, never the secret).
-        tracing::info!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
+        // Counted, and at debug level detailed (never the secret).
+        AUTH_FAILURES.record("signature");
+        tracing::debug!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
         return Err(ApiError::unauthorized("SIGNATURE_INVALID", "the request signature could not be verified"));
     }
     // Handshakes are answered after the signature passed, and start nothing.
@@ -167,11 +169,17 @@ pub(super) async fn receive(
     Ok(Json(Accepted { event_id, duplicate: false }).into_response())
 }
 
+/// Authentication failures are counted and reported at most once a second, not logged
+/// per request (a flood of bad calls must not flood the logs).
+static AUTH_FAILURES: std::sync::LazyLock<AuthFailures> =
+    std::sync::LazyLock::new(|| AuthFailures::new(std::time::Duration::from_secs(1)));
+
 fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
     let presented = Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key).unwrap_or_default();
     if reg.secrets.api_key.matches(&presented) {
         Ok(())
     } else {
+        AUTH_FAILURES.record("api_key");
         Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"))
     }
 }
