@@ -68,10 +68,11 @@ pub enum Provider {
     Msgraph,
     Mailgun,
     Discord,
+    GenericHmac,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 18] = [
+    pub const ALL: [Provider; 19] = [
         Provider::Generic,
         Provider::Slack,
         Provider::Meta,
@@ -90,6 +91,7 @@ impl Provider {
         Provider::Msgraph,
         Provider::Mailgun,
         Provider::Discord,
+        Provider::GenericHmac,
     ];
 
     /// The upper-case name (`STANDARD_WEBHOOKS`).
@@ -205,11 +207,16 @@ impl WebhookSecrets {
         Self { api_key, provider: None, previous_provider: None, previous_until: None }
     }
 
-    /// The provider keys that verify now: the current one, then the previous one while its
-    /// overlap lasts.
-    pub fn provider_keys(&self, now: DateTime<Utc>) -> Vec<&SecretString> {
+    /// The provider secrets that verify now: the current one, then the previous one while
+    /// its overlap lasts.
+    pub fn provider_secrets(&self, now: DateTime<Utc>) -> Vec<&crate::providers::ProviderSecret> {
         let previous = self.previous_provider.as_ref().filter(|_| self.previous_until.is_some_and(|u| now < u));
-        self.provider.iter().chain(previous).filter_map(|p| p.signing_key()).collect()
+        self.provider.iter().chain(previous).collect()
+    }
+
+    /// Their signing keys.
+    pub fn provider_keys(&self, now: DateTime<Utc>) -> Vec<&SecretString> {
+        self.provider_secrets(now).into_iter().filter_map(|p| p.signing_key()).collect()
     }
 
     pub fn to_secret(&self) -> SecretString {

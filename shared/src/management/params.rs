@@ -98,6 +98,10 @@ pub(super) async fn resolve(
     Ok(match secret {
         None => None,
         Some(ProviderSecret::Plain(s)) => Some(ProviderSecret::Plain(resolve_value(st, &s).await?)),
+        Some(ProviderSecret::GenericHmac(mut g)) => {
+            g.secret = resolve_value(st, &g.secret).await?;
+            Some(ProviderSecret::GenericHmac(g))
+        }
         Some(ProviderSecret::Meta { verify_token, app_secret }) => Some(ProviderSecret::Meta {
             verify_token: match verify_token {
                 Some(v) => Some(resolve_value(st, &v).await?),

@@ -59,6 +59,16 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
             "WEBHOOK_META_SECRETS_REQUIRED",
             "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
         )),
+        (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => {
+            g.validate().map_err(|m| ApiError::bad_request("VALIDATION_FAILED", m))
+        }
+        (Provider::GenericHmac, _) => Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            "providerSecret: GENERIC_HMAC needs {\"secret\", \"header\", ...} (see the docs)",
+        )),
+        (_, Some(ProviderSecret::GenericHmac(_))) => {
+            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: a scheme is only for GENERIC_HMAC"))
+        }
         (Provider::Generic, Some(_)) => {
             Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: GENERIC webhooks use the API key only"))
         }

@@ -14,10 +14,142 @@ use sha2::Sha256;
 use crate::domain::Provider;
 use crate::secret::{SecretString, ct_eq};
 
-/// A provider's secret: a string, or Meta's pair.
+/// GENERIC_HMAC: the scheme is given with the secret, for any provider not built in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenericHmac {
+    pub secret: SecretString,
+    /// The signature header.
+    pub header: String,
+    #[serde(default)]
+    pub algorithm: HashAlgorithm,
+    #[serde(default)]
+    pub encoding: SignatureEncoding,
+    /// Text before the signature in the header (`sha256=`).
+    #[serde(default)]
+    pub prefix: String,
+    /// The signed string: `{body}`, `{timestamp}` and `{id}` stand for the raw body and the
+    /// timestamp and id headers (default `{body}`).
+    #[serde(default = "default_template")]
+    pub template: String,
+    pub timestamp_header: Option<String>,
+    pub id_header: Option<String>,
+    /// Refuse timestamps further than this from now, either way.
+    pub tolerance_seconds: Option<u64>,
+}
+
+fn default_template() -> String {
+    "{body}".into()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HashAlgorithm {
+    #[default]
+    #[serde(rename = "SHA256")]
+    Sha256,
+    #[serde(rename = "SHA512")]
+    Sha512,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+impl GenericHmac {
+    /// Checks the configuration when it is saved.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.secret.expose().is_empty() {
+            return Err("providerSecret.secret: must not be empty".into());
+        }
+        if http::HeaderName::from_bytes(self.header.as_bytes()).is_err() {
+            return Err("providerSecret.header: not a valid header name".into());
+        }
+        if !self.template.contains("{body}") {
+            return Err("providerSecret.template: must contain {body}".into());
+        }
+        if self.template.contains("{timestamp}") && self.timestamp_header.is_none() {
+            return Err("providerSecret.timestampHeader: required by {timestamp}".into());
+        }
+        if self.template.contains("{id}") && self.id_header.is_none() {
+            return Err("providerSecret.idHeader: required by {id}".into());
+        }
+        if self.tolerance_seconds.is_some() && self.timestamp_header.is_none() {
+            return Err("providerSecret.timestampHeader: required by toleranceSeconds".into());
+        }
+        Ok(())
+    }
+
+    /// Verifies one request with this configuration.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), VerifyError> {
+        let raw = header(headers, &[self.header.as_str()]).ok_or(VerifyError::Missing)?;
+        let sig = raw.trim().strip_prefix(self.prefix.as_str()).ok_or(VerifyError::Missing)?;
+        let presented = match self.encoding {
+            SignatureEncoding::Hex => hex::decode(sig).map_err(|_| VerifyError::Mismatch)?,
+            SignatureEncoding::Base64 => STANDARD.decode(sig).map_err(|_| VerifyError::Mismatch)?,
+        };
+        let ts = match &self.timestamp_header {
+            Some(h) => Some(header(headers, &[h.as_str()]).ok_or(VerifyError::Missing)?),
+            None => None,
+        };
+        let id = match &self.id_header {
+            Some(h) => Some(header(headers, &[h.as_str()]).ok_or(VerifyError::Missing)?),
+            None => None,
+        };
+        // The template, with its placeholders replaced, fed to the MAC piece by piece.
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        let mut rest = self.template.as_str();
+        while let Some(open) = rest.find('{') {
+            pieces.push(&rest.as_bytes()[..open]);
+            let after = &rest[open..];
+            let (value, len): (&[u8], usize) = if after.starts_with("{body}") {
+                (body, 6)
+            } else if after.starts_with("{timestamp}") {
+                (ts.unwrap_or_default().as_bytes(), 11)
+            } else if after.starts_with("{id}") {
+                (id.unwrap_or_default().as_bytes(), 4)
+            } else {
+                (b"{", 1)
+            };
+            pieces.push(value);
+            rest = &after[len..];
+        }
+        pieces.push(rest.as_bytes());
+        let key = self.secret.expose().as_bytes();
+        let expected: Vec<u8> = match self.algorithm {
+            HashAlgorithm::Sha256 => {
+                let mut m = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+                pieces.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes().to_vec()
+            }
+            HashAlgorithm::Sha512 => {
+                let mut m = Hmac::<sha2::Sha512>::new_from_slice(key).expect("any key length");
+                pieces.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes().to_vec()
+            }
+        };
+        if !ct_eq(&expected, &presented) {
+            return Err(VerifyError::Mismatch);
+        }
+        if let (Some(tol), Some(ts)) = (self.tolerance_seconds, ts) {
+            let ts: i64 = ts.trim().parse().map_err(|_| VerifyError::Missing)?;
+            if (now - ts).unsigned_abs() > tol {
+                return Err(VerifyError::Stale);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A provider's secret: a string, Meta's pair, or a GENERIC_HMAC scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ProviderSecret {
+    GenericHmac(GenericHmac),
     /// Both parts are optional here so that a missing one is reported by validation with
     /// its own code, not as a shapeless body.
     Meta {
@@ -35,6 +167,7 @@ impl ProviderSecret {
         match self {
             ProviderSecret::Plain(s) => Some(s),
             ProviderSecret::Meta { app_secret, .. } => app_secret.as_ref(),
+            ProviderSecret::GenericHmac(g) => Some(&g.secret),
         }
     }
 }
@@ -120,6 +253,8 @@ pub enum Scheme {
         signature: &'static str,
         timestamp: &'static str,
     },
+    /// GENERIC_HMAC: configured per webhook (see [`GenericHmac`]).
+    Configured,
 }
 
 const FIVE_MINUTES_BOTH: Option<Tolerance> = Some(Tolerance { secs: 300, future: true });
@@ -224,6 +359,8 @@ pub fn scheme(p: Provider) -> Scheme {
         Provider::Msgraph => Scheme::ClientState,
         Provider::Mailgun => Scheme::MailgunBody,
         Provider::Discord => Scheme::Ed25519 { signature: "x-signature-ed25519", timestamp: "x-signature-timestamp" },
+        // The scheme comes with the secret (see `GenericHmac`).
+        Provider::GenericHmac => Scheme::Configured,
     }
 }
 
@@ -300,6 +437,8 @@ pub fn verify(
             });
             if all { Ok(()) } else { Err(VerifyError::Mismatch) }
         }
+        // Verified with the whole configuration: see `verify_configured`.
+        Scheme::Configured => Err(VerifyError::NoSecret),
         Scheme::Ed25519 { signature, timestamp } => {
             if secrets.is_empty() {
                 return Err(VerifyError::NoSecret);
@@ -435,6 +574,26 @@ fn verify_hmac(
     Ok(())
 }
 
+/// Verifies with every provider secret that carries its own scheme (GENERIC_HMAC); the
+/// first match wins.
+pub fn verify_configured(
+    secrets: &[&ProviderSecret],
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), VerifyError> {
+    let mut last = VerifyError::NoSecret;
+    for s in secrets {
+        if let ProviderSecret::GenericHmac(g) = s {
+            match g.verify(headers, body, now) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+    }
+    Err(last)
+}
+
 /// Zoom's answer to `endpoint.url_validation`: hex HMAC-SHA256(secret token, plainToken).
 pub fn zoom_encrypted_token(secret: &SecretString, plain: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
@@ -469,7 +628,8 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         | Provider::Zoom
         | Provider::Okta
         | Provider::Msgraph
-        | Provider::Discord => None,
+        | Provider::Discord
+        | Provider::GenericHmac => header(headers, &["idempotency-key"]).map(str::to_owned),
     };
     id.filter(|i| !i.is_empty() && i.len() <= 256)
 }

@@ -416,3 +416,39 @@ fn discord_ed25519() {
         Err(VerifyError::Mismatch)
     );
 }
+
+#[test]
+fn generic_hmac_configured_scheme() {
+    let cfg: ProviderSecret = serde_json::from_value(serde_json::json!({
+        "secret": "g-secret", "header": "X-Signature", "algorithm": "SHA512", "encoding": "BASE64",
+        "prefix": "sig=", "template": "{timestamp}|{id}|{body}", "timestampHeader": "X-Ts", "idHeader": "X-Id",
+        "toleranceSeconds": 60
+    }))
+    .unwrap();
+    let ProviderSecret::GenericHmac(g) = &cfg else { panic!("parsed as {cfg:?}") };
+    assert!(g.validate().is_ok());
+    let mut m = hmac::Hmac::<sha2::Sha512>::new_from_slice(b"g-secret").unwrap();
+    hmac::Mac::update(&mut m, b"1700000000|abc|");
+    hmac::Mac::update(&mut m, BODY);
+    use base64::Engine;
+    let sig = base64::engine::general_purpose::STANDARD.encode(hmac::Mac::finalize(m).into_bytes());
+    let h = headers(&[("x-signature", &format!("sig={sig}")), ("x-ts", "1700000000"), ("x-id", "abc")]);
+    assert_eq!(verify_configured(&[&cfg], &h, BODY, 1700000000), Ok(()));
+    assert_eq!(verify_configured(&[&cfg], &h, BODY, 1700000061), Err(VerifyError::Stale));
+    assert_eq!(verify_configured(&[&cfg], &h, b"{}", 1700000000), Err(VerifyError::Mismatch));
+    let no_id = headers(&[("x-signature", &format!("sig={sig}")), ("x-ts", "1700000000")]);
+    assert_eq!(verify_configured(&[&cfg], &no_id, BODY, 1700000000), Err(VerifyError::Missing));
+    // Plain secrets and Meta pairs still parse as before.
+    assert!(matches!(
+        serde_json::from_value::<ProviderSecret>(serde_json::json!("s")).unwrap(),
+        ProviderSecret::Plain(_)
+    ));
+    assert!(matches!(
+        serde_json::from_value::<ProviderSecret>(serde_json::json!({"verifyToken": "v", "appSecret": "a"})).unwrap(),
+        ProviderSecret::Meta { .. }
+    ));
+    let bad: ProviderSecret =
+        serde_json::from_value(serde_json::json!({"secret": "s", "header": "X-S", "template": "{timestamp}"})).unwrap();
+    let ProviderSecret::GenericHmac(bad) = bad else { panic!() };
+    assert!(bad.validate().is_err());
+}
