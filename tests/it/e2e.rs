@@ -284,3 +284,49 @@ async fn restart_loses_nothing_acknowledged() {
     assert_eq!(got_ids, ids);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn webhook_update_delete_and_the_triggers_view() {
+    let app = TestApp::spawn().await;
+    let a = app.create_webhook("first-hook").await;
+    let b = app.create_webhook("second-hook").await;
+    let url = app.bind_and_activate(&a, "p", "view-starts").await;
+
+    let (status, w) = app
+        .call(Method::PATCH, &format!("/v1/webhooks/{b}"), Some(json!({"name": "renamed", "description": "d2"})))
+        .await;
+    assert_eq!((status, w["name"].as_str(), w["description"].as_str()), (200, Some("renamed"), Some("d2")));
+    let (status, err) =
+        app.call(Method::PATCH, &format!("/v1/webhooks/{b}"), Some(json!({"name": "first-hook"}))).await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("NAME_TAKEN")));
+    let (status, err) = app.call(Method::PATCH, &format!("/v1/webhooks/{b}"), Some(json!({"provider": "SLACK"}))).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("PROVIDER_IMMUTABLE")));
+    let (status, _) = app.call(Method::PATCH, &format!("/v1/webhooks/{b}"), Some(json!({"provider": "GENERIC"}))).await;
+    assert_eq!(status, 200, "the same provider is fine");
+
+    let (status, view) = app.call(Method::GET, "/v1/triggers?orgId=acme&workspaceId=main&appId=shop", None).await;
+    assert_eq!(status, 200);
+    let rows = view["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let row_a = rows.iter().find(|r| r["webhookId"] == a.as_str()).unwrap();
+    assert_eq!(row_a["state"], "ACTIVE");
+    assert_eq!(row_a["triggerType"], "START_PROCESS");
+    assert_eq!(row_a["bindingCount"], 1);
+    assert_eq!(row_a["eventName"], "first-hook");
+    assert_eq!(row_a["location"]["appId"], "shop");
+    let (_, active) = app.call(Method::GET, "/v1/triggers?state=INACTIVE", None).await;
+    assert_eq!(active["items"].as_array().unwrap().len(), 1);
+    assert!(active["items"][0]["triggerType"].is_null());
+
+    let (status, err) = app.call(Method::DELETE, &format!("/v1/webhooks/{a}"), None).await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("WEBHOOK_ACTIVE")));
+    app.call(Method::POST, &format!("/v1/webhooks/{a}/deactivate"), None).await;
+    let (status, _) = app.call(Method::DELETE, &format!("/v1/webhooks/{a}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = app.call(Method::GET, &format!("/v1/webhooks/{a}"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(app.http.post(&url).body("x").send().await.unwrap().status(), 404);
+    // Its name is free again in the location.
+    app.create_webhook("first-hook").await;
+    app.stop().await;
+}

@@ -24,7 +24,8 @@ type St = State<Arc<ManagementState>>;
 pub(super) fn routes() -> Router<Arc<ManagementState>> {
     Router::new()
         .route("/v1/webhooks", post(create).get(list))
-        .route("/v1/webhooks/{id}", get(read))
+        .route("/v1/webhooks/{id}", get(read).patch(update).delete(remove))
+        .route("/v1/triggers", get(triggers))
         .route("/v1/webhooks/{id}/bindings", post(add_binding).get(list_bindings))
         .route("/v1/webhooks/{id}/bindings/{binding_id}", axum::routing::delete(remove_binding))
         .route("/v1/webhooks/{id}/waiters/{instance_id}", axum::routing::put(put_waiter).delete(remove_waiters))
@@ -410,4 +411,115 @@ async fn rotate_provider_secret(
     st.cache.invalidate(&webhook.id);
     tracing::info!(webhook_id = %webhook.id, overlap_seconds = overlap, "provider secret rotated");
     Ok(Json(ProviderSecretRotated { previous_valid_until: secrets.previous_until }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateWebhook {
+    name: Option<WebhookName>,
+    description: Option<String>,
+    /// Accepted only when unchanged: the provider is fixed once saved.
+    provider: Option<Provider>,
+}
+
+/// Renames or re-describes a webhook (names stay unique per location).
+async fn update(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateWebhook>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let mut webhook = load(&st, &id).await?;
+    if req.provider.is_some_and(|p| p != webhook.provider) {
+        return Err(ApiError::bad_request("PROVIDER_IMMUTABLE", "provider: a webhook's provider cannot change"));
+    }
+    if let Some(name) = req.name {
+        webhook.name = name;
+    }
+    if let Some(description) = req.description {
+        webhook.description = description;
+    }
+    webhook.version += 1;
+    webhook.updated_at = st.backend.clock.now();
+    match st.backend.registry.update_webhook(&webhook).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(Conflict::NameTaken)) => {
+            return Err(ApiError::conflict("NAME_TAKEN", "a webhook with this name exists in this location"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    st.cache.invalidate(&webhook.id);
+    Ok(Json(webhook.into()))
+}
+
+/// Deletes an inactive webhook with its bindings, waiters and secrets.
+async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let webhook = load(&st, &id).await?;
+    if webhook.state == WebhookState::Active {
+        return Err(ApiError::conflict("WEBHOOK_ACTIVE", "deactivate the webhook before deleting it"));
+    }
+    st.backend.registry.delete_webhook(&webhook.id).await?;
+    st.backend.secrets.delete_secret(&webhook_secret_name(&webhook.id)).await?;
+    st.cache.invalidate(&webhook.id);
+    tracing::info!(webhook_id = %webhook.id, "webhook deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TriggersQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+    org_id: Option<String>,
+    workspace_id: Option<String>,
+    app_id: Option<String>,
+    state: Option<WebhookState>,
+}
+
+/// One row of the Manage Triggers view.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggerRow {
+    webhook_id: WebhookId,
+    /// The event name: the webhook's name.
+    event_name: WebhookName,
+    provider: Provider,
+    state: WebhookState,
+    /// START_PROCESS or RESUME_PROCESS; none while unbound.
+    trigger_type: Option<TriggerType>,
+    location: Location,
+    binding_count: usize,
+}
+
+/// The Manage Triggers view: one row per webhook, filtered by location and state.
+async fn triggers(State(st): St, ApiQuery(q): ApiQuery<TriggersQuery>) -> Result<Json<ListPage<TriggerRow>>, ApiError> {
+    let location = match (q.org_id, q.workspace_id, q.app_id) {
+        (None, None, None) => None,
+        (Some(o), Some(w), Some(a)) => Some(Location {
+            org_id: LocationId::parse("orgId", &o)?,
+            workspace_id: LocationId::parse("workspaceId", &w)?,
+            app_id: LocationId::parse("appId", &a)?,
+        }),
+        _ => {
+            return Err(ApiError::bad_request(
+                "VALIDATION_FAILED",
+                "filter by location with all of orgId, workspaceId and appId",
+            ));
+        }
+    };
+    let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
+    let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for w in page.items.into_iter().filter(|w| q.state.is_none_or(|s| s == w.state)) {
+        let bindings = st.backend.registry.list_bindings(&w.id).await?;
+        items.push(TriggerRow {
+            webhook_id: w.id,
+            event_name: w.name,
+            provider: w.provider,
+            state: w.state,
+            trigger_type: bindings.first().map(|b| b.kind.trigger_type()),
+            location: w.location,
+            binding_count: bindings.len(),
+        });
+    }
+    Ok(Json(ListPage { items, next_cursor: page.next }))
 }
