@@ -189,6 +189,8 @@ pub async fn dedup_claims(b: &Backend) {
     let day = Duration::from_secs(86_400);
     assert_eq!(b.dedup.claim(&key, "event-1", day).await.unwrap(), Claim::New);
     assert_eq!(b.dedup.claim(&key, "event-2", day).await.unwrap(), Claim::Existing("event-1".into()));
+    b.dedup.put(&key, "result", day).await.unwrap();
+    assert_eq!(b.dedup.claim(&key, "event-2", day).await.unwrap(), Claim::Existing("result".into()));
     b.dedup.release(&key).await.unwrap();
     assert_eq!(b.dedup.claim(&key, "event-3", day).await.unwrap(), Claim::New);
     // An expired claim no longer counts, whether or not the store has swept it yet.

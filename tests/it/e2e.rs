@@ -330,3 +330,39 @@ async fn webhook_update_delete_and_the_triggers_view() {
     app.create_webhook("first-hook").await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let app = TestApp::spawn().await;
+    let body = json!({"name": "idem-hook", "provider": "GENERIC", "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}});
+    let send = |key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let r = app
+                .admin(Method::POST, "/v1/webhooks")
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s1, r1, first) = send("create-1", body.clone()).await;
+    let (s2, r2, second) = send("create-1", body.clone()).await;
+    assert_eq!((s1, r1), (201, false));
+    assert_eq!((s2, r2), (201, true));
+    assert_eq!(first, second, "the retry gets the first answer, not a second webhook");
+    let (_, list) = app.call(Method::GET, "/v1/webhooks?orgId=acme&workspaceId=main&appId=shop", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // A new key is a new request (here: the name is taken).
+    let (s3, _, err) = send("create-2", body.clone()).await;
+    assert_eq!((s3, err["code"].as_str()), (409, Some("NAME_TAKEN")));
+    // Failures are not remembered: the same key may try again.
+    let mut renamed = body.clone();
+    renamed["name"] = json!("idem-hook-2");
+    let (s4, r4, _) = send("create-2", renamed).await;
+    assert_eq!((s4, r4), (201, false));
+    app.stop().await;
+}

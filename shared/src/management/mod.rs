@@ -2,6 +2,7 @@
 
 mod connectors;
 mod extract;
+mod idempotency;
 mod params;
 mod triggers;
 mod webhooks;
@@ -39,11 +40,13 @@ pub struct ManagementState {
 }
 
 pub fn router(state: Arc<ManagementState>) -> Router {
+    let idempotent = middleware::from_fn_with_state(state.clone(), idempotency::replay);
     Router::new()
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(triggers::routes())
         .merge(params::routes())
+        .route_layer(idempotent)
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }

@@ -238,6 +238,8 @@ pub trait Dedup: Send + Sync {
     async fn claim(&self, key: &str, value: &str, ttl: Duration) -> Result<Claim, StoreError>;
     /// Drops a claim (for example when the work it guarded failed).
     async fn release(&self, key: &str) -> Result<(), StoreError>;
+    /// Replaces a claim's value (for example with the result of the work it guarded).
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError>;
 }
 
 /// Time, injectable for tests of expiry.

@@ -737,6 +737,18 @@ impl Dedup for DynamoDedup {
         }
     }
 
+    async fn put(&self, claim_key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let expires_ms = chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2));
+        let mut item = key(format!("DEDUP#{claim_key}"), "DEDUP");
+        item.insert("value".into(), s(value));
+        item.insert("expiresAtMs".into(), AttributeValue::N(expires_ms.to_string()));
+        item.insert("ttl".into(), AttributeValue::N((expires_ms / 1000 + 1).to_string()));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
     async fn release(&self, claim_key: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()

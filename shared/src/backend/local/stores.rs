@@ -162,4 +162,19 @@ impl Dedup for LocalDedup {
             })
             .await
     }
+
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO dedup (key, value, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                    params![key, value, now_ms().saturating_add(ttl_ms)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
 }

@@ -1,0 +1,81 @@
+//! `Idempotency-Key` on management POSTs: a retried request with the same key (and path)
+//! gets the first request's answer for 24 hours instead of doing the work again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::ManagementState;
+use crate::error::ApiError;
+use crate::ports::Claim;
+
+/// How long an answer is kept for replay.
+const WINDOW: Duration = Duration::from_secs(24 * 3600);
+const PENDING: &str = "pending";
+/// Answers larger than this are not kept (the key is then released).
+const MAX_KEPT: usize = 256 * 1024;
+
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    status: u16,
+    body: String,
+}
+
+pub(super) async fn replay(
+    State(st): State<Arc<ManagementState>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = match req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(k) if req.method() == Method::POST => k.to_owned(),
+        _ => return Ok(next.run(req).await),
+    };
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 characters"));
+    }
+    let claim_key = format!("idempotency/{}/{key}", req.uri().path());
+    match st.backend.dedup.claim(&claim_key, PENDING, WINDOW).await? {
+        Claim::Existing(v) if v == PENDING => {
+            return Err(ApiError::conflict(
+                "IDEMPOTENCY_IN_PROGRESS",
+                "a request with this Idempotency-Key is in progress",
+            ));
+        }
+        Claim::Existing(v) => {
+            let kept: Kept = serde_json::from_str(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
+            let mut resp = (status, kept.body).into_response();
+            resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            return Ok(resp);
+        }
+        Claim::New => {}
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !status.is_success() {
+        // Failed work is not remembered: the client may retry with the same key.
+        st.backend.dedup.release(&claim_key).await?;
+        return Ok(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = to_bytes(body, MAX_KEPT).await;
+    match bytes {
+        Ok(bytes) => {
+            let kept = Kept { status: status.as_u16(), body: String::from_utf8_lossy(&bytes).into_owned() };
+            let value = serde_json::to_string(&kept).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            st.backend.dedup.put(&claim_key, &value, WINDOW).await?;
+            Ok(Response::from_parts(parts, Body::from(bytes)))
+        }
+        Err(_) => {
+            st.backend.dedup.release(&claim_key).await?;
+            Err(ApiError::Internal("answer too large to keep for Idempotency-Key".into()))
+        }
+    }
+}
