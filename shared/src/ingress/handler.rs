@@ -86,21 +86,8 @@ pub(super) async fn receive(
     {
         return Err(too_large(limit));
     }
-    let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
-    let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
-    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
-    let w = &reg.webhook;
-    let loc = &w.location;
-    if w.state != WebhookState::Active
-        || loc.org_id.as_str() != p.org_id
-        || loc.workspace_id.as_str() != p.workspace_id
-        || loc.app_id.as_str() != p.app_id
-    {
-        return Err(unknown_webhook());
-    }
-    if provider != w.provider {
-        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
-    }
+    let (provider, reg) = locate(&st, &p).await?;
+    let id = reg.webhook.id;
     check_api_key(&reg, req.uri())?;
     // Microsoft Graph validates a subscription with `?validationToken=` (nothing signed):
     // echo the decoded token as plain text.
@@ -173,6 +160,27 @@ pub(super) async fn receive(
 /// per request (a flood of bad calls must not flood the logs).
 static AUTH_FAILURES: std::sync::LazyLock<AuthFailures> =
     std::sync::LazyLock::new(|| AuthFailures::new(std::time::Duration::from_secs(1)));
+
+/// The active webhook a URL names: 404 for anything unknown, inactive or in another
+/// location; 400 when the URL names another provider than the webhook's.
+async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Registration>), ApiError> {
+    let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
+    let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
+    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
+    let w = &reg.webhook;
+    let loc = &w.location;
+    if w.state != WebhookState::Active
+        || loc.org_id.as_str() != p.org_id
+        || loc.workspace_id.as_str() != p.workspace_id
+        || loc.app_id.as_str() != p.app_id
+    {
+        return Err(unknown_webhook());
+    }
+    if provider != w.provider {
+        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
+    }
+    Ok((provider, reg))
+}
 
 fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
     let presented = Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key).unwrap_or_default();
@@ -258,21 +266,7 @@ pub(super) async fn handshake(
     Path(p): Path<IngressPath>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
-    let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
-    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
-    let w = &reg.webhook;
-    let loc = &w.location;
-    if w.state != WebhookState::Active
-        || loc.org_id.as_str() != p.org_id
-        || loc.workspace_id.as_str() != p.workspace_id
-        || loc.app_id.as_str() != p.app_id
-    {
-        return Err(unknown_webhook());
-    }
-    if provider != w.provider {
-        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
-    }
+    let (provider, reg) = locate(&st, &p).await?;
     check_api_key(&reg, req.uri())?;
     if provider == Provider::Okta {
         // Okta's one-time verification: echo the challenge header as {"verification": ...}.

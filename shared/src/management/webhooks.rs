@@ -134,6 +134,22 @@ struct ListQuery {
     app_id: Option<String>,
 }
 
+/// A location filter from query parameters: all three or none.
+fn location_filter(org: Option<String>, ws: Option<String>, app: Option<String>) -> Result<Option<Location>, ApiError> {
+    match (org, ws, app) {
+        (None, None, None) => Ok(None),
+        (Some(o), Some(w), Some(a)) => Ok(Some(Location {
+            org_id: LocationId::parse("orgId", &o)?,
+            workspace_id: LocationId::parse("workspaceId", &w)?,
+            app_id: LocationId::parse("appId", &a)?,
+        })),
+        _ => Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            "filter by location with all of orgId, workspaceId and appId",
+        )),
+    }
+}
+
 fn parse_id(id: &str) -> Result<WebhookId, ApiError> {
     WebhookId::parse(id).map_err(|_| not_found())
 }
@@ -185,20 +201,7 @@ async fn create(
 }
 
 async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListPage<WebhookView>>, ApiError> {
-    let location = match (q.org_id, q.workspace_id, q.app_id) {
-        (None, None, None) => None,
-        (Some(o), Some(w), Some(a)) => Some(Location {
-            org_id: LocationId::parse("orgId", &o)?,
-            workspace_id: LocationId::parse("workspaceId", &w)?,
-            app_id: LocationId::parse("appId", &a)?,
-        }),
-        _ => {
-            return Err(ApiError::bad_request(
-                "VALIDATION_FAILED",
-                "filter by location with all of orgId, workspaceId and appId",
-            ));
-        }
-    };
+    let location = location_filter(q.org_id, q.workspace_id, q.app_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
     let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
     Ok(Json(ListPage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next }))
@@ -492,20 +495,7 @@ struct TriggerRow {
 
 /// The Manage Triggers view: one row per webhook, filtered by location and state.
 async fn triggers(State(st): St, ApiQuery(q): ApiQuery<TriggersQuery>) -> Result<Json<ListPage<TriggerRow>>, ApiError> {
-    let location = match (q.org_id, q.workspace_id, q.app_id) {
-        (None, None, None) => None,
-        (Some(o), Some(w), Some(a)) => Some(Location {
-            org_id: LocationId::parse("orgId", &o)?,
-            workspace_id: LocationId::parse("workspaceId", &w)?,
-            app_id: LocationId::parse("appId", &a)?,
-        }),
-        _ => {
-            return Err(ApiError::bad_request(
-                "VALIDATION_FAILED",
-                "filter by location with all of orgId, workspaceId and appId",
-            ));
-        }
-    };
+    let location = location_filter(q.org_id, q.workspace_id, q.app_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
     let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
     let mut items = Vec::with_capacity(page.items.len());
