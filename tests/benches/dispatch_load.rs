@@ -11,30 +11,13 @@
 //! (offered events/s across all producers, paced open-loop; 0 = as fast as they can).
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hookbridge_tests::bench::{ReleaseRunner, env_num, median};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "dispatch-load-token";
-
-fn env_num(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Runner {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
@@ -49,30 +32,6 @@ fn cpu_time(pid: u32) -> Duration {
     let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
         + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
     Duration::from_secs_f64(ticks as f64 / 100.0)
-}
-
-async fn start_runner(http: &reqwest::Client) -> Runner {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/hookbridge-local");
-    assert!(bin.exists(), "build the runner first: cargo build --release -p hookbridge-local");
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(bin)
-        .env("HOOKBRIDGE_ADDR", format!("127.0.0.1:{port}"))
-        .env("HOOKBRIDGE_DATA_DIR", dir.path())
-        .env("HOOKBRIDGE_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let runner = Runner { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
-    for _ in 0..500 {
-        if http.get(format!("{}/v1/connectors", runner.base)).bearer_auth(TOKEN).send().await.is_ok() {
-            return runner;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the runner did not start");
 }
 
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
@@ -109,7 +68,7 @@ struct RunResult {
 
 async fn run_once(n: usize, producers: usize, rate: usize) -> RunResult {
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(producers).build().unwrap();
-    let runner = start_runner(&http).await;
+    let runner = ReleaseRunner::start(&http, TOKEN).await;
     let (addr, arrivals) = start_receiver().await;
     let resp = http
         .post(format!("{}/v1/connectors", runner.base))
@@ -174,11 +133,6 @@ async fn run_once(n: usize, producers: usize, rate: usize) -> RunResult {
         cpu_us_per_delivery: cpu.as_secs_f64() * 1e6 / n as f64,
         delivered: arrivals.len(),
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 #[tokio::main]

@@ -9,60 +9,13 @@
 //! Settings: `LOAD_EVENTS` (default 20000), `LOAD_CONCURRENCY` (16), `LOAD_RUNS` (3).
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hookbridge_tests::bench::{ReleaseRunner, env_num, median};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "load-test-token";
-
-fn env_num(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Runner {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn start_runner(http: &reqwest::Client) -> Runner {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/hookbridge-local");
-    assert!(bin.exists(), "build the runner first: cargo build --release -p hookbridge-local");
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(bin)
-        .env("HOOKBRIDGE_ADDR", format!("127.0.0.1:{port}"))
-        .env("HOOKBRIDGE_DATA_DIR", dir.path())
-        .env("HOOKBRIDGE_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    // Owned at once, so the process is killed and reaped on every path (Drop).
-    let runner = Runner { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
-    // Readiness: the runner answers once it listens.
-    for _ in 0..500 {
-        if http.get(format!("{}/v1/webhooks", runner.base)).bearer_auth(TOKEN).send().await.is_ok() {
-            return runner;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the runner did not start");
-}
 
 async fn admin(http: &reqwest::Client, base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
     let mut req = http.request(method, format!("{base}{path}")).bearer_auth(TOKEN);
@@ -86,7 +39,7 @@ struct RunResult {
 
 async fn run_once(n: usize, concurrency: usize) -> RunResult {
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(concurrency).build().unwrap();
-    let runner = start_runner(&http).await;
+    let runner = ReleaseRunner::start(&http, TOKEN).await;
     let base = runner.base.clone();
     let created = admin(
         &http,
@@ -186,11 +139,6 @@ async fn run_once(n: usize, concurrency: usize) -> RunResult {
         p99_ms: pct(0.99),
         max_ms: latencies.last().unwrap().as_secs_f64() * 1000.0,
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 #[tokio::main]

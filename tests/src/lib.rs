@@ -275,3 +275,64 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Helpers the load benchmarks share: the release runner as its own process.
+pub mod bench {
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    /// A number from the environment, or `default`.
+    pub fn env_num(var: &str, default: usize) -> usize {
+        std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+
+    /// The middle value of a set of runs.
+    pub fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    }
+
+    /// `target/release/hookbridge-local` running on a free port with a fresh data dir;
+    /// killed and reaped when dropped.
+    pub struct ReleaseRunner {
+        pub child: Child,
+        pub base: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for ReleaseRunner {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl ReleaseRunner {
+        /// Starts it with `token` as admin token and waits until it answers.
+        pub async fn start(http: &reqwest::Client, token: &str) -> Self {
+            let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/hookbridge-local");
+            assert!(bin.exists(), "build the runner first: cargo build --release -p hookbridge-local");
+            let dir = tempfile::tempdir().unwrap();
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = Command::new(bin)
+                .env("HOOKBRIDGE_ADDR", format!("127.0.0.1:{port}"))
+                .env("HOOKBRIDGE_DATA_DIR", dir.path())
+                .env("HOOKBRIDGE_ADMIN_TOKEN", token)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            // Owned at once, so the process is killed and reaped on every path (Drop).
+            let runner = Self { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+            // Readiness: the runner answers once it listens.
+            for _ in 0..500 {
+                if http.get(format!("{}/v1/webhooks", runner.base)).bearer_auth(token).send().await.is_ok() {
+                    return runner;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the runner did not start");
+        }
+    }
+}

@@ -649,9 +649,8 @@ pub async fn handle_invocation(
     input: serde_json::Value,
 ) -> Result<serde_json::Value, InvocationError> {
     use sources::DispatchInput;
-    let json = |v: &dyn erased::Ser| v.to_json();
     match DispatchInput::detect(input).map_err(|e| InvocationError::Input(e.to_string()))? {
-        DispatchInput::Sqs(event) => Ok(json(&dispatcher.handle_sqs(event).await)),
+        DispatchInput::Sqs(event) => Ok(to_json(&dispatcher.handle_sqs(event).await)),
         DispatchInput::Batch(events) => {
             let ids = dispatcher.intake(&events).await?;
             Ok(serde_json::json!({ "deliveries": ids }))
@@ -676,7 +675,7 @@ pub async fn handle_invocation(
             Ok(serde_json::json!({ "batchItemFailures": failures }))
         }
         DispatchInput::Immediate { connector_id, event } => match dispatcher.invoke(&connector_id, &event).await? {
-            Some(result) => Ok(json(&result)),
+            Some(result) => Ok(to_json(&result)),
             None => Err(InvocationError::Input(format!("connector {connector_id} does not exist"))),
         },
     }
@@ -723,15 +722,7 @@ pub enum InvocationError {
     Intake(#[from] IntakeError),
 }
 
-mod erased {
-    /// Serializes any response to JSON (responses are plain data; this cannot fail).
-    pub trait Ser {
-        fn to_json(&self) -> serde_json::Value;
-    }
-
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
+/// A response as JSON (plain data: serializing it cannot fail).
+fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }

@@ -165,8 +165,8 @@ impl DynamoRegistry {
         Ok((items, next))
     }
 
-    /// The sort keys in a partition that start with `prefix`.
-    async fn partition_keys(&self, pk: String, prefix: &str) -> Result<Vec<String>, StoreError> {
+    /// Every item of a partition whose sort key starts with `prefix` (all pages).
+    async fn prefix_items(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -177,18 +177,23 @@ impl DynamoRegistry {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .expression_attribute_values(":prefix", s(prefix))
-                .projection_expression("sk")
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            out.extend(page.items.unwrap_or_default().iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()));
+            out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) => start = Some(k),
                 None => return Ok(out),
             }
         }
+    }
+
+    /// The sort keys in a partition that start with `prefix`.
+    async fn partition_keys(&self, pk: String, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let items = self.prefix_items(pk, prefix).await?;
+        Ok(items.iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect())
     }
 
     fn put_if(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
@@ -328,29 +333,7 @@ impl Registry for DynamoRegistry {
     }
 
     async fn list_bindings(&self, webhook: &WebhookId) -> Result<Vec<Binding>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(webhook_pk(webhook)))
-                .expression_attribute_values(":prefix", s("BINDING#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(value_of(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+        self.prefix_items(webhook_pk(webhook), "BINDING#").await?.into_iter().map(value_of).collect()
     }
 
     async fn delete_binding(&self, webhook: &WebhookId, binding: &BindingId) -> Result<(), StoreError> {
@@ -416,18 +399,7 @@ impl Registry for DynamoRegistry {
 
     async fn delete_waiters(&self, webhook: &WebhookId, instance: &str) -> Result<(), StoreError> {
         let pk = webhook_pk(webhook);
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(pk.clone()))
-            .expression_attribute_values(":prefix", s(format!("WINST#{instance}#")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let pointers = out.items.unwrap_or_default();
+        let pointers = self.prefix_items(pk.clone(), &format!("WINST#{instance}#")).await?;
         if pointers.is_empty() {
             return Err(StoreError::NotFound);
         }
