@@ -52,6 +52,7 @@ impl AwsApp {
             config: IngressConfig {
                 max_body_bytes: self.common.max_body_bytes,
                 dedup_window: self.common.dedup_window,
+                public_url: crate::config::optional("HOOKBRIDGE_PUBLIC_URL"),
                 ..IngressConfig::default()
             },
         })))
@@ -131,7 +132,7 @@ pub fn fanout_config_from_env() -> Result<FanoutConfig, ConfigError> {
 /// `HOOKBRIDGE_PUBLIC_URL` (the ingress base URL) and, optionally,
 /// `HOOKBRIDGE_ADMIN_TOKEN_SECRET`: a secret holding a bearer token required on top of IAM.
 pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig, ConfigError> {
-    let public_base_url = required("HOOKBRIDGE_PUBLIC_URL")?.trim_end_matches('/').to_owned();
+    let public_base_url = optional("HOOKBRIDGE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
     let admin_token = match optional("HOOKBRIDGE_ADMIN_TOKEN_SECRET") {
         None => None,
         Some(name) => {

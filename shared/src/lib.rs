@@ -20,6 +20,7 @@ pub mod messages;
 pub mod metrics;
 pub mod ports;
 pub mod providers;
+pub mod public_url;
 pub mod registration;
 pub mod runtime;
 pub mod secret;

@@ -41,9 +41,7 @@ async fn post(app: &TestApp, url: &str, headers: &[(String, String)], body: &str
     req.send().await.unwrap()
 }
 
-#[tokio::test]
-async fn slack_verifies_answers_its_handshake_and_refuses_the_rest() {
-    let app = TestApp::spawn().await;
+async fn slack_verifies_answers_its_handshake_and_refuses_the_rest(app: TestApp) {
     let secret = "8f742231b10e8888abcd99yyyzzz85a5";
     let (_, w) = webhook(&app, "slack-events", "SLACK", json!(secret), "slack-starts").await;
     let url = w["url"].as_str().unwrap();
@@ -91,9 +89,7 @@ async fn slack_verifies_answers_its_handshake_and_refuses_the_rest() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn meta_handshake_and_signed_events() {
-    let app = TestApp::spawn().await;
+async fn meta_handshake_and_signed_events(app: TestApp) {
     for secret in
         [Value::Null, json!("just-a-string"), json!({"verifyToken": "v"}), json!({"verifyToken": "", "appSecret": "a"})]
     {
@@ -134,9 +130,7 @@ async fn meta_handshake_and_signed_events() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn provider_secret_rotation_keeps_the_old_secret_for_the_overlap() {
-    let app = TestApp::spawn().await;
+async fn provider_secret_rotation_keeps_the_old_secret_for_the_overlap(app: TestApp) {
     let (_, w) = webhook(&app, "github-repo", "GITHUB", json!("old-secret"), "gh-starts").await;
     let (id, url) = (w["id"].as_str().unwrap().to_owned(), w["url"].as_str().unwrap().to_owned());
     let body = r#"{"zen":"Keep it logically awesome."}"#;
@@ -171,9 +165,7 @@ async fn provider_secret_rotation_keeps_the_old_secret_for_the_overlap() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn stripe_and_standard_webhooks_over_http() {
-    let app = TestApp::spawn().await;
+async fn stripe_and_standard_webhooks_over_http(app: TestApp) {
     let now = chrono::Utc::now().timestamp();
     let body = r#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
     let (_, s) = webhook(&app, "stripe-payments", "STRIPE", json!("whsec_test_secret"), "stripe-starts").await;
@@ -208,9 +200,7 @@ async fn stripe_and_standard_webhooks_over_http() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn provider_retries_start_nothing_twice() {
-    let app = TestApp::spawn().await;
+async fn provider_retries_start_nothing_twice(app: TestApp) {
     let (_, w) = webhook(&app, "github-dedup", "GITHUB", json!("s3cret"), "dedup-starts").await;
     let url = w["url"].as_str().unwrap().to_owned();
     let body = r#"{"action":"opened"}"#;
@@ -254,9 +244,7 @@ async fn provider_retries_start_nothing_twice() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn handshakes_of_zoom_twitch_okta_and_graph() {
-    let app = TestApp::spawn().await;
+async fn handshakes_of_zoom_twitch_okta_and_graph(app: TestApp) {
     let now = chrono::Utc::now();
 
     // Zoom: a signed endpoint.url_validation gets {plainToken, encryptedToken}.
@@ -362,9 +350,7 @@ async fn handshakes_of_zoom_twitch_okta_and_graph() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn config_params_resolve_into_provider_secrets() {
-    let app = TestApp::spawn().await;
+async fn config_params_resolve_into_provider_secrets(app: TestApp) {
     let (status, _) =
         app.call(Method::PUT, "/v1/config-params/slack.signing", Some(json!({"value": "from-a-param"}))).await;
     assert_eq!(status, 200);
@@ -379,3 +365,196 @@ async fn config_params_resolve_into_provider_secrets() {
     assert_eq!(app.call(Method::DELETE, "/v1/config-params/slack.signing", None).await.0, 204);
     app.stop().await;
 }
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn b64_hmac(key: &str, parts: &[&[u8]]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    for p in parts {
+        m.update(p);
+    }
+    b64(&m.finalize().into_bytes())
+}
+
+fn twilio_sig(token: &str, signed: &str) -> String {
+    let mut m = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    m.update(signed.as_bytes());
+    b64(&m.finalize().into_bytes())
+}
+
+/// Twilio, Square and HubSpot sign the URL they called: the ingress URL as handed out, or
+/// the public one a proxy in front shows (`X-Forwarded-Proto`/`X-Forwarded-Host`).
+async fn url_bound_providers(app: TestApp) {
+    // Twilio, form body: URL + sorted name/value pairs.
+    let (_, tw) = webhook(&app, "twilio-sms", "TWILIO", json!("twilio-auth-token"), "twilio-starts").await;
+    let url = tw["url"].as_str().unwrap().to_owned();
+    let form = "To=%2B18005551212&From=%2B14158675309&Body=hello";
+    let signed = format!("{url}BodyhelloFrom+14158675309To+18005551212");
+    let send = |url: String, sig: String, ct: &'static str, body: String, extra: Vec<(&'static str, String)>| {
+        let mut req = app.http.post(url).header("content-type", ct).header("x-twilio-signature", sig).body(body);
+        for (k, v) in extra {
+            req = req.header(k, v);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let form_ct = "application/x-www-form-urlencoded";
+    let r = send(url.clone(), twilio_sig("twilio-auth-token", &signed), form_ct, form.into(), vec![]).await;
+    assert_eq!(r.status(), 200);
+    let got = app.receive_n("twilio-starts", 1).await;
+    // Form bodies arrive as their raw string.
+    assert_eq!(got[0]["body"]["webhookMessage"]["payload"], form);
+    let r = send(url.clone(), twilio_sig("wrong", &signed), form_ct, form.into(), vec![]).await;
+    assert_eq!(r.status(), 401);
+    let r = send(url.clone(), twilio_sig("twilio-auth-token", &signed), form_ct, format!("{form}x"), vec![]).await;
+    assert_eq!(r.status(), 401, "tampered parameter");
+
+    // Twilio, JSON body: bodySHA256 in the URL, signature over the URL alone.
+    let json_body = r#"{"property": "value", "boolean": true}"#;
+    let hash = {
+        use sha2::Digest;
+        hex::encode(Sha256::digest(json_body.as_bytes()))
+    };
+    let json_url = format!("{url}&bodySHA256={hash}");
+    let r = send(
+        json_url.clone(),
+        twilio_sig("twilio-auth-token", &json_url),
+        "application/json",
+        json_body.into(),
+        vec![("i-twilio-idempotency-token", "tw-1".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = send(
+        json_url.clone(),
+        twilio_sig("twilio-auth-token", &json_url),
+        "application/json",
+        r#"{"property": "other"}"#.into(),
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status(), 401, "the body is not the one hashed in the URL");
+    assert_eq!(app.receive_n("twilio-starts", 1).await[0]["body"]["webhookMessage"]["payload"]["boolean"], true);
+
+    // Behind a proxy: the provider signed the public URL, which the forwarded headers name.
+    let path_and_query = &url[url.find("/webhooks/").unwrap()..];
+    let public = format!("https://hooks.example.com{path_and_query}");
+    let signed = format!("{public}BodyhelloFrom+14158675309To+18005551212");
+    let proxied = vec![("x-forwarded-proto", "https".to_owned()), ("x-forwarded-host", "hooks.example.com".to_owned())];
+    let r = send(url.clone(), twilio_sig("twilio-auth-token", &signed), form_ct, form.into(), proxied).await;
+    assert_eq!(r.status(), 200, "public URL rebuilt from X-Forwarded-*");
+    let r = send(url.clone(), twilio_sig("twilio-auth-token", &signed), form_ct, form.into(), vec![]).await;
+    assert_eq!(r.status(), 401, "without the proxy's headers that URL is not the one called");
+    assert_eq!(app.receive_n("twilio-starts", 1).await.len(), 1);
+
+    // Square: base64 HMAC-SHA256 over URL + body; event_id deduplicates.
+    let (_, sq) = webhook(&app, "square-payments", "SQUARE", json!("Ibxx_5AKakO-3qeNVR61Dw"), "square-starts").await;
+    let sq_url = sq["url"].as_str().unwrap().to_owned();
+    let body = r#"{"merchant_id":"M1","type":"payment.created","event_id":"sq-evt-1","data":{"id":"p1"}}"#;
+    let sig = b64_hmac("Ibxx_5AKakO-3qeNVR61Dw", &[sq_url.as_bytes(), body.as_bytes()]);
+    let h = vec![("x-square-hmacsha256-signature".to_owned(), sig.clone())];
+    let first: Value = post(&app, &sq_url, &h, body).await.json().await.unwrap();
+    let again: Value = post(&app, &sq_url, &h, body).await.json().await.unwrap();
+    assert_eq!(again["eventId"], first["eventId"]);
+    assert_eq!(again["duplicate"], true);
+    let other = b64_hmac("Ibxx_5AKakO-3qeNVR61Dw", &[b"https://elsewhere.example/x", body.as_bytes()]);
+    assert_eq!(post(&app, &sq_url, &[("x-square-hmacsha256-signature".into(), other)], body).await.status(), 401);
+    assert_eq!(app.receive_n("square-starts", 1).await.len(), 1);
+
+    // HubSpot v3: method + URL + body + timestamp (ms), five minutes into the past.
+    let (_, hs) = webhook(&app, "hubspot-crm", "HUBSPOT", json!("hubspot-client-secret"), "hubspot-starts").await;
+    let hs_url = hs["url"].as_str().unwrap().to_owned();
+    let body = r#"[{"eventId":1,"subscriptionType":"contact.creation","objectId":123}]"#;
+    let signed_at = |ms: i64| {
+        let ts = ms.to_string();
+        let sig = b64_hmac("hubspot-client-secret", &[b"POST", hs_url.as_bytes(), body.as_bytes(), ts.as_bytes()]);
+        vec![("x-hubspot-signature-v3".to_owned(), sig), ("x-hubspot-request-timestamp".to_owned(), ts)]
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    assert_eq!(post(&app, &hs_url, &signed_at(now_ms), body).await.status(), 200);
+    assert_eq!(post(&app, &hs_url, &signed_at(now_ms - 301_000), body).await.status(), 401, "stale");
+    assert_eq!(app.receive_n("hubspot-starts", 1).await[0]["body"]["webhookMessage"]["payload"][0]["objectId"], 123);
+    app.stop().await;
+}
+
+/// SendGrid's ECDSA with a key pair made here; the key is checked when it is saved.
+async fn sendgrid_ecdsa_and_key_checks(app: TestApp) {
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::{Signature, SigningKey};
+    use p256::pkcs8::EncodePublicKey;
+    let signing = SigningKey::from_slice(&[42u8; 32]).unwrap();
+    let public = b64(p256::PublicKey::from(*signing.verifying_key()).to_public_key_der().unwrap().as_bytes());
+    let (status, err) = webhook(&app, "sendgrid-bad", "SENDGRID", json!("not-a-key"), "x").await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("VALIDATION_FAILED")));
+    let (status, err) = webhook(&app, "discord-bad", "DISCORD", json!("abcd"), "x").await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("VALIDATION_FAILED")));
+
+    let (_, sg) = webhook(&app, "sendgrid-events", "SENDGRID", json!(public), "sendgrid-starts").await;
+    let url = sg["url"].as_str().unwrap();
+    let body = "[{\"email\":\"a@example.com\",\"event\":\"delivered\"}]\r\n";
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig: Signature = signing.sign(format!("{ts}{body}").as_bytes());
+    let h = vec![
+        ("x-twilio-email-event-webhook-signature".to_owned(), b64(sig.to_der().as_bytes())),
+        ("x-twilio-email-event-webhook-timestamp".to_owned(), ts.clone()),
+    ];
+    assert_eq!(post(&app, url, &h, body).await.status(), 200);
+    assert_eq!(post(&app, url, &h, body.trim_end()).await.status(), 401, "the trailing CRLF is signed");
+    let forged: Signature = SigningKey::from_slice(&[9u8; 32]).unwrap().sign(format!("{ts}{body}").as_bytes());
+    let h2 = vec![
+        ("x-twilio-email-event-webhook-signature".to_owned(), b64(forged.to_der().as_bytes())),
+        ("x-twilio-email-event-webhook-timestamp".to_owned(), ts),
+    ];
+    assert_eq!(post(&app, url, &h2, body).await.status(), 401, "another key");
+    assert_eq!(app.receive_n("sendgrid-starts", 1).await.len(), 1);
+    app.stop().await;
+}
+
+/// GENERIC_HMAC: the scheme comes with the secret.
+async fn generic_hmac_over_http(app: TestApp) {
+    let scheme = json!({
+        "secret": "acme-signing-secret",
+        "header": "X-Acme-Signature",
+        "algorithm": "SHA256",
+        "encoding": "BASE64",
+        "prefix": "sha256=",
+        "template": "{timestamp}.{body}",
+        "timestampHeader": "X-Acme-Timestamp",
+        "toleranceSeconds": 300
+    });
+    let (status, w) = webhook(&app, "acme-hooks", "GENERIC_HMAC", scheme, "acme-starts").await;
+    assert_eq!(status, 201, "{w}");
+    let url = w["url"].as_str().unwrap();
+    assert!(url.contains("/webhooks/generic-hmac/"), "{url}");
+    let body = r#"{"order":42}"#;
+    let at = |secret: &str, ts: i64| {
+        let sig = b64_hmac(secret, &[ts.to_string().as_bytes(), b".", body.as_bytes()]);
+        vec![("x-acme-signature".to_owned(), format!("sha256={sig}")), ("x-acme-timestamp".to_owned(), ts.to_string())]
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(post(&app, url, &at("acme-signing-secret", now), body).await.status(), 200);
+    assert_eq!(post(&app, url, &at("wrong", now), body).await.status(), 401);
+    assert_eq!(post(&app, url, &at("acme-signing-secret", now - 600), body).await.status(), 401, "stale");
+    assert_eq!(post(&app, url, &[], body).await.status(), 401, "unsigned");
+    let (status, err) =
+        webhook(&app, "acme-bad", "GENERIC_HMAC", json!({"secret": "s", "header": "X-Sig", "template": "{ts}"}), "x")
+            .await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("VALIDATION_FAILED")));
+    assert_eq!(app.receive_n("acme-starts", 1).await[0]["body"]["webhookMessage"]["payload"]["order"], 42);
+    app.stop().await;
+}
+
+hookbridge_tests::on_both_backends!(
+    slack_verifies_answers_its_handshake_and_refuses_the_rest,
+    meta_handshake_and_signed_events,
+    provider_secret_rotation_keeps_the_old_secret_for_the_overlap,
+    stripe_and_standard_webhooks_over_http,
+    provider_retries_start_nothing_twice,
+    handshakes_of_zoom_twitch_okta_and_graph,
+    config_params_resolve_into_provider_secrets,
+    url_bound_providers,
+    sendgrid_ecdsa_and_key_checks,
+    generic_hmac_over_http,
+);

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use hookbridge::Backend;
+use hookbridge::error::StoreError;
 use hookbridge_local::{LocalConfig, Running, start};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -17,6 +18,8 @@ pub struct TestApp {
     pub token: String,
     pub http: reqwest::Client,
     pub dir: TempDir,
+    /// What an AWS-backed runner needs kept alive (its clients).
+    _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A configuration on port 0 with tests' settings.
@@ -32,11 +35,22 @@ impl TestApp {
         Self::spawn_in(dir, |_| {}).await
     }
 
-    /// Starts a runner on `dir` (kept, so a restart can reuse it), adjusting the config.
-    pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut LocalConfig)) -> Self {
+    /// The same runner on the AWS backend (DynamoDB, SQS, Secrets Manager and S3 served by
+    /// the emulator `make test` starts): a fresh table, bucket and secret prefix, and queue
+    /// names of its own (see [`NamespacedQueues`]), so tests run in parallel.
+    pub async fn spawn_aws() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut aws = aws_app().await;
+        aws.backend.queues = std::sync::Arc::new(NamespacedQueues::new(aws.backend.queues.clone(), &unique("q")));
         let mut config = test_config(dir.path());
-        adjust(&mut config);
-        let running = start(config).await.expect("runner starts");
+        // Fewer pollers: every idle one is a long poll on the emulator.
+        config.fanout_workers = 2;
+        config.dispatch_workers = 1;
+        let running = hookbridge_local::start_on(config, aws.backend.clone()).await.expect("runner starts");
+        Self::around(running, dir, Some(Box::new(aws)))
+    }
+
+    fn around(running: Running, dir: TempDir, keep: Option<Box<dyn std::any::Any + Send + Sync>>) -> Self {
         let base = format!("http://{}", running.addr);
         Self {
             token: running.admin_token.expose().to_owned(),
@@ -44,7 +58,21 @@ impl TestApp {
             base,
             http: reqwest::Client::builder().no_proxy().build().expect("client"),
             dir,
+            _keep: keep,
         }
+    }
+
+    /// Which backend this runner stores in.
+    pub fn is_aws(&self) -> bool {
+        self._keep.is_some()
+    }
+
+    /// Starts a runner on `dir` (kept, so a restart can reuse it), adjusting the config.
+    pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut LocalConfig)) -> Self {
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let running = start(config).await.expect("runner starts");
+        Self::around(running, dir, None)
     }
 
     /// Stops the runner and hands back its data dir.
@@ -335,4 +363,120 @@ pub mod bench {
             panic!("the runner did not start");
         }
     }
+}
+
+/// SQS under a per-test prefix: every queue name `n` is `{prefix}-n` on the emulator, and a
+/// queue named for the first time is created (the embedded store creates queues on use;
+/// tests bind webhooks to queue names freely). Everything else goes to the real backend.
+pub struct NamespacedQueues {
+    inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
+    prefix: String,
+    urls: tokio::sync::Mutex<std::collections::HashMap<String, hookbridge::domain::QueueRef>>,
+}
+
+impl NamespacedQueues {
+    pub fn new(inner: std::sync::Arc<dyn hookbridge::ports::Queues>, prefix: &str) -> Self {
+        Self { inner, prefix: prefix.to_owned(), urls: Default::default() }
+    }
+
+    async fn resolve(&self, q: &hookbridge::domain::QueueRef) -> Result<hookbridge::domain::QueueRef, StoreError> {
+        if q.is_url() {
+            return Ok(q.clone());
+        }
+        let mut urls = self.urls.lock().await;
+        if let Some(u) = urls.get(q.name()) {
+            return Ok(u.clone());
+        }
+        let spec = hookbridge::ports::QueueSpec {
+            name: format!("{}-{}", self.prefix, q.name()),
+            visibility_timeout: std::time::Duration::from_secs(30),
+            max_receives: 0,
+            dead_letter: None,
+        };
+        let url = self.inner.create_queue(&spec).await?;
+        urls.insert(q.name().to_owned(), url.clone());
+        Ok(url)
+    }
+}
+
+#[async_trait::async_trait]
+impl hookbridge::ports::Queues for NamespacedQueues {
+    async fn create_queue(
+        &self,
+        spec: &hookbridge::ports::QueueSpec,
+    ) -> Result<hookbridge::domain::QueueRef, StoreError> {
+        let mut spec = spec.clone();
+        spec.name = format!("{}-{}", self.prefix, spec.name);
+        if let Some(dlq) = &spec.dead_letter {
+            spec.dead_letter = Some(self.resolve(dlq).await?);
+        }
+        self.inner.create_queue(&spec).await
+    }
+
+    async fn send_batch(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        messages: &[hookbridge::ports::OutgoingMessage],
+    ) -> Result<Vec<Result<(), hookbridge::ports::SendFailure>>, StoreError> {
+        self.inner.send_batch(&self.resolve(queue).await?, messages).await
+    }
+
+    async fn receive(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        max: u32,
+        visibility: std::time::Duration,
+        wait: std::time::Duration,
+    ) -> Result<Vec<hookbridge::ports::ReceivedMessage>, StoreError> {
+        self.inner.receive(&self.resolve(queue).await?, max, visibility, wait).await
+    }
+
+    async fn delete(&self, queue: &hookbridge::domain::QueueRef, receipt_handle: &str) -> Result<(), StoreError> {
+        self.inner.delete(&self.resolve(queue).await?, receipt_handle).await
+    }
+
+    async fn delete_batch(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        receipt_handles: &[String],
+    ) -> Result<(), StoreError> {
+        self.inner.delete_batch(&self.resolve(queue).await?, receipt_handles).await
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        receipt_handle: &str,
+        timeout: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.change_visibility(&self.resolve(queue).await?, receipt_handle, timeout).await
+    }
+
+    async fn depth(&self, queue: &hookbridge::domain::QueueRef) -> Result<u64, StoreError> {
+        self.inner.depth(&self.resolve(queue).await?).await
+    }
+}
+
+/// Runs an async test body once per backend: `mod local` on the embedded store and `mod aws`
+/// on the emulator, each test taking a started [`TestApp`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestApp::spawn().await).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestApp::spawn_aws().await).await;
+                }
+            )*
+        }
+    };
 }

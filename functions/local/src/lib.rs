@@ -159,6 +159,12 @@ impl Running {
 /// Opens the store, binds the listener and starts the workers.
 pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
     let (backend, _local_queues) = hookbridge::backend::local::open(&config.data_dir)?;
+    start_on(config, backend).await
+}
+
+/// Runs every function on a given backend: the embedded store normally; tests also run the
+/// same HTTP surface on the AWS backend (against the emulator).
+pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Result<Running, StartError> {
     let admin_token = admin_token(&config)?;
 
     let (events, _) =
@@ -193,6 +199,7 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         config: IngressConfig {
             max_body_bytes: config.common.max_body_bytes,
             dedup_window: config.common.dedup_window,
+            public_url: Some(public_url.clone()),
             ..IngressConfig::default()
         },
     });
@@ -202,7 +209,7 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         queues: queue_refs.clone(),
         cache: cache.clone(),
         config: ManagementConfig {
-            public_base_url: public_url.trim_end_matches('/').to_owned(),
+            public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
             admin_token: Some(admin_token.clone()),
         },
     });

@@ -68,11 +68,15 @@ pub enum Provider {
     Msgraph,
     Mailgun,
     Discord,
+    Twilio,
+    Square,
+    Hubspot,
+    Sendgrid,
     GenericHmac,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 19] = [
+    pub const ALL: [Provider; 23] = [
         Provider::Generic,
         Provider::Slack,
         Provider::Meta,
@@ -91,6 +95,10 @@ impl Provider {
         Provider::Msgraph,
         Provider::Mailgun,
         Provider::Discord,
+        Provider::Twilio,
+        Provider::Square,
+        Provider::Hubspot,
+        Provider::Sendgrid,
         Provider::GenericHmac,
     ];
 

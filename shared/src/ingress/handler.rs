@@ -30,6 +30,9 @@ pub struct IngressConfig {
     /// How long a provider's delivery id is remembered, so its retries start nothing twice
     /// (default 72 hours: longer than any provider retries).
     pub dedup_window: std::time::Duration,
+    /// `HOOKBRIDGE_PUBLIC_URL`, the base of handed-out ingress URLs: what Twilio, Square and
+    /// HubSpot sign, together with the URL rebuilt from the request's forwarded headers.
+    pub public_url: Option<String>,
 }
 
 impl Default for IngressConfig {
@@ -38,6 +41,7 @@ impl Default for IngressConfig {
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 256 * 1024,
             dedup_window: std::time::Duration::from_secs(72 * 3600),
+            public_url: None,
         }
     }
 }
@@ -101,17 +105,27 @@ pub(super) async fn receive(
     let (parts, body) = req.into_parts();
     let body = read_limited(body, limit).await?;
     let now = st.backend.clock.now();
-    if let Err(e) = providers::verify(provider, &reg.secrets.provider_keys(now), &parts.headers, &body, now.timestamp())
-    {
+    let urls = if providers::signs_url(provider) {
+        public_urls(st.config.public_url.as_deref(), &parts.headers, &parts.uri)
+    } else {
+        Vec::new()
+    };
+    let target = providers::Target { method: parts.method.as_str(), urls: &urls };
+    let keys = reg.secrets.provider_keys(now);
+    let verified = if provider == Provider::GenericHmac {
+        // The scheme travels with each secret.
+        providers::verify_configured(&reg.secrets.provider_secrets(now), &parts.headers, &body, now.timestamp())
+    } else {
+        providers::verify_at(provider, &keys, &parts.headers, &body, now.timestamp(), target)
+    };
+    if let Err(e) = verified {
         // Counted, and at debug level detailed (never the secret).
         AUTH_FAILURES.record("signature");
         tracing::debug!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
         return Err(ApiError::unauthorized("SIGNATURE_INVALID", "the request signature could not be verified"));
     }
     // Handshakes are answered after the signature passed, and start nothing.
-    if let Some(answer) =
-        signed_handshake(provider, &parts.headers, &body, reg.secrets.provider_keys(now).first().copied())
-    {
+    if let Some(answer) = signed_handshake(provider, &parts.headers, &body, keys.first().copied()) {
         return Ok(answer);
     }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
@@ -190,6 +204,25 @@ fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
         AUTH_FAILURES.record("api_key");
         Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"))
     }
+}
+
+/// The URLs a provider may have called to reach this request (URL-bound signatures): the
+/// configured public base and the base rebuilt from the request's forwarded headers, each
+/// with the request's path and query. A forged header only adds a candidate that no genuine
+/// signature covers.
+fn public_urls(public_base: Option<&str>, headers: &HeaderMap, uri: &http::Uri) -> Vec<String> {
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut urls = Vec::with_capacity(2);
+    if let Some(base) = public_base {
+        urls.push(format!("{}{path}", base.trim_end_matches('/')));
+    }
+    if let Some(base) = crate::public_url::request_base(headers, uri) {
+        let rebuilt = format!("{base}{path}");
+        if !urls.contains(&rebuilt) {
+            urls.push(rebuilt);
+        }
+    }
+    urls
 }
 
 fn plain_text(body: String) -> Response {

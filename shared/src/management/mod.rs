@@ -23,8 +23,9 @@ use crate::secret::SecretString;
 
 #[derive(Debug, Clone)]
 pub struct ManagementConfig {
-    /// Base of ingress URLs handed out (`{base}/webhooks/...`), without a trailing slash.
-    pub public_base_url: String,
+    /// The base of handed-out ingress URLs (no trailing slash); `None` rebuilds it from each request (see
+    /// [`crate::public_url`]).
+    pub public_base_url: Option<String>,
     /// Bearer token required on every call. `None` only behind an authorizer that already
     /// authenticated the caller (IAM on the API Gateway route in AWS).
     pub admin_token: Option<SecretString>,

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiQuery, ManagementState};
@@ -78,6 +78,18 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
         }
         (_, Some(ProviderSecret::Plain(s))) if s.expose().trim().is_empty() => {
             Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: must not be empty"))
+        }
+        (Provider::Sendgrid, Some(ProviderSecret::Plain(s))) if !crate::providers::is_p256_public_key(s) => {
+            Err(ApiError::bad_request(
+                "VALIDATION_FAILED",
+                "providerSecret: SENDGRID needs the verification key (base64 DER of a P-256 public key)",
+            ))
+        }
+        (Provider::Discord, Some(ProviderSecret::Plain(s))) if !crate::providers::is_ed25519_public_key(s) => {
+            Err(ApiError::bad_request(
+                "VALIDATION_FAILED",
+                "providerSecret: DISCORD needs the application's public key (64 hex characters)",
+            ))
         }
         _ => Ok(()),
     }
@@ -267,6 +279,12 @@ async fn deactivate(State(st): St, Path(id): Path<String>) -> Result<Json<Webhoo
     Ok(Json(set_state(&st, &id, WebhookState::Inactive).await?.into()))
 }
 
+/// The configured public base, else the one the management call came through (ingress
+/// and management share one API).
+fn public_base(st: &ManagementState, headers: &HeaderMap, uri: &Uri) -> String {
+    st.config.public_base_url.clone().or_else(|| crate::public_url::request_base(headers, uri)).unwrap_or_default()
+}
+
 fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
     let l = &w.location;
     format!(
@@ -281,15 +299,20 @@ fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
 }
 
 /// The one endpoint (with the reset) that shows the API key: it is part of the URL.
-async fn url(State(st): St, Path(id): Path<String>) -> Result<Json<UrlView>, ApiError> {
+async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
     let secret = st.backend.secrets.get_secret(&webhook_secret_name(&webhook.id)).await?.ok_or_else(not_found)?;
     let secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    Ok(Json(UrlView { url: ingress_url(&st.config.public_base_url, &webhook, &secrets.api_key) }))
+    Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
 
 /// A new key; the old one fails from now on (in AWS, once warm caches expire).
-async fn reset_api_key(State(st): St, Path(id): Path<String>) -> Result<Json<UrlView>, ApiError> {
+async fn reset_api_key(
+    State(st): St,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
     let name = webhook_secret_name(&webhook.id);
     let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
@@ -298,7 +321,7 @@ async fn reset_api_key(State(st): St, Path(id): Path<String>) -> Result<Json<Url
     st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
     st.cache.invalidate(&webhook.id);
     tracing::info!(webhook_id = %webhook.id, "API key reset");
-    Ok(Json(UrlView { url: ingress_url(&st.config.public_base_url, &webhook, &secrets.api_key) }))
+    Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
 
 async fn remove_binding(State(st): St, Path((id, binding_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::domain::Provider;
 use crate::secret::{SecretString, ct_eq};
@@ -185,6 +185,21 @@ pub enum Part {
     Timestamp,
     Id,
     Lit(&'static str),
+    /// The URL the provider called, as it sees it (Square, HubSpot): see [`Target`].
+    Url,
+    /// The HTTP method (HubSpot).
+    Method,
+}
+
+/// What URL-bound schemes sign besides the body: the method and the externally visible URL
+/// the provider called. Behind proxies that URL is not certain, so the ingress passes every
+/// candidate (the configured public URL, the one rebuilt from `X-Forwarded-Proto`/`Host`)
+/// and a signature over any of them counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Target<'a> {
+    pub method: &'a str,
+    /// Full URLs with path and query, as sent.
+    pub urls: &'a [String],
 }
 
 /// How the key bytes come from the secret.
@@ -214,6 +229,8 @@ pub enum TsFormat {
     Unix,
     /// RFC 3339 (Twitch), signed exactly as sent.
     Rfc3339,
+    /// Integer milliseconds since the epoch (HubSpot).
+    UnixMillis,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -250,6 +267,15 @@ pub enum Scheme {
     MailgunBody,
     /// Discord: Ed25519 over timestamp + body; the secret is the app's public key (hex).
     Ed25519 {
+        signature: &'static str,
+        timestamp: &'static str,
+    },
+    /// Twilio: base64 HMAC-SHA1 over the URL and the sorted form parameters, or over the
+    /// URL carrying `bodySHA256` for other bodies; the URL with or without its default port.
+    Twilio,
+    /// SendGrid: ECDSA P-256/SHA-256 over timestamp + body; the secret is the verification
+    /// key (base64 DER SubjectPublicKeyInfo).
+    EcdsaP256 {
         signature: &'static str,
         timestamp: &'static str,
     },
@@ -359,6 +385,30 @@ pub fn scheme(p: Provider) -> Scheme {
         Provider::Msgraph => Scheme::ClientState,
         Provider::Mailgun => Scheme::MailgunBody,
         Provider::Discord => Scheme::Ed25519 { signature: "x-signature-ed25519", timestamp: "x-signature-timestamp" },
+        Provider::Square => Scheme::Hmac(HmacScheme {
+            signed: &[Part::Url, Part::Body],
+            ..match body_hmac(&["x-square-hmacsha256-signature"], Encoding::Base64, "") {
+                Scheme::Hmac(h) => h,
+                _ => unreachable!(),
+            }
+        }),
+        // v3 only: the legacy v1/v2 are plain hashes HubSpot no longer sends to new apps.
+        Provider::Hubspot => Scheme::Hmac(HmacScheme {
+            signature: &["x-hubspot-signature-v3"],
+            timestamp: &["x-hubspot-request-timestamp"],
+            id: &[],
+            signed: &[Part::Method, Part::Url, Part::Body, Part::Timestamp],
+            encoding: Encoding::Base64,
+            format: SigFormat::Single(""),
+            key: KeyForm::Utf8,
+            tolerance: Some(Tolerance { secs: 300, future: false }),
+            ts_format: TsFormat::UnixMillis,
+        }),
+        Provider::Twilio => Scheme::Twilio,
+        Provider::Sendgrid => Scheme::EcdsaP256 {
+            signature: "x-twilio-email-event-webhook-signature",
+            timestamp: "x-twilio-email-event-webhook-timestamp",
+        },
         // The scheme comes with the secret (see `GenericHmac`).
         Provider::GenericHmac => Scheme::Configured,
     }
@@ -375,6 +425,107 @@ fn verify_ed25519(public_keys: &[&SecretString], signature: &str, message: &[&[u
         key.and_then(|k| VerifyingKey::from_bytes(&k).ok()).is_some_and(|vk| vk.verify_strict(&msg, &sig).is_ok())
     });
     if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
+}
+
+/// SendGrid's ECDSA P-256/SHA-256 (DER signature, base64) with any of the verification keys
+/// (base64 DER SubjectPublicKeyInfo).
+fn verify_p256(public_keys: &[&SecretString], signature: &str, message: &[&[u8]]) -> Result<(), VerifyError> {
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    use p256::pkcs8::DecodePublicKey;
+    let der = STANDARD.decode(signature.trim()).map_err(|_| VerifyError::Mismatch)?;
+    let sig = Signature::from_der(&der).map_err(|_| VerifyError::Mismatch)?;
+    let msg: Vec<u8> = message.concat();
+    let ok = public_keys.iter().any(|k| {
+        let key = STANDARD.decode(k.expose().trim()).ok();
+        key.and_then(|der| VerifyingKey::from_public_key_der(&der).ok()).is_some_and(|vk| vk.verify(&msg, &sig).is_ok())
+    });
+    if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
+}
+
+/// Whether a secret is a usable SendGrid verification key (checked when it is saved).
+pub fn is_p256_public_key(secret: &SecretString) -> bool {
+    use p256::pkcs8::DecodePublicKey;
+    STANDARD
+        .decode(secret.expose().trim())
+        .ok()
+        .is_some_and(|der| p256::ecdsa::VerifyingKey::from_public_key_der(&der).is_ok())
+}
+
+/// Whether a secret is a usable Discord public key (32 bytes, hex).
+pub fn is_ed25519_public_key(secret: &SecretString) -> bool {
+    let key: Option<[u8; 32]> = hex::decode(secret.expose().trim()).ok().and_then(|b| b.try_into().ok());
+    key.is_some_and(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).is_ok())
+}
+
+/// Twilio: `X-Twilio-Signature` = base64 HMAC-SHA1(auth token, url + params). Form bodies
+/// append every parameter as name + value, names sorted and each name's values de-duplicated
+/// and sorted; other bodies (JSON) are covered by the URL's `bodySHA256`, which must equal
+/// the hex SHA-256 of the raw body. Each URL is tried with and without its default port,
+/// as Twilio's SDKs do.
+fn verify_twilio(
+    secrets: &[&SecretString],
+    headers: &HeaderMap,
+    body: &[u8],
+    target: Target<'_>,
+) -> Result<(), VerifyError> {
+    use sha1::Sha1;
+    let presented = header(headers, &["x-twilio-signature"]).ok_or(VerifyError::Missing)?;
+    let presented = STANDARD.decode(presented.trim()).map_err(|_| VerifyError::Mismatch)?;
+    if target.urls.is_empty() {
+        return Err(VerifyError::Missing);
+    }
+    let form = header(headers, &["content-type"])
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    let params = if form {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        pairs.sort();
+        pairs.dedup();
+        pairs.into_iter().fold(String::new(), |mut s, (k, v)| {
+            s.push_str(&k);
+            s.push_str(&v);
+            s
+        })
+    } else {
+        String::new()
+    };
+    let body_hash = if form { None } else { Some(hex::encode(Sha256::digest(body))) };
+    let mut matched = false;
+    for url in target.urls.iter().flat_map(|u| twilio_port_variants(u)) {
+        if let Some(hash) = &body_hash {
+            // The body is signed through the URL: its bodySHA256 must be this body's.
+            let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            let declared = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "bodySHA256").map(|(_, v)| v);
+            if !declared.is_some_and(|d| ct_eq(d.to_ascii_lowercase().as_bytes(), hash.as_bytes())) {
+                continue;
+            }
+        }
+        for secret in secrets {
+            let mut mac = Hmac::<Sha1>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
+            mac.update(url.as_bytes());
+            mac.update(params.as_bytes());
+            matched |= ct_eq(&mac.finalize().into_bytes(), &presented);
+        }
+    }
+    if matched { Ok(()) } else { Err(VerifyError::Mismatch) }
+}
+
+/// A URL as given, without its port, and with the scheme's default port when it has none.
+fn twilio_port_variants(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_owned()];
+    let Some((scheme, rest)) = url.split_once("://") else { return out };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // `[v6]:port` keeps its brackets; the port is after the last `:` outside them.
+    let host_end = authority.rfind(']').map_or(0, |i| i + 1);
+    match authority[host_end..].rfind(':') {
+        Some(i) => out.push(format!("{scheme}://{}{tail}", &authority[..host_end + i])),
+        None => {
+            let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+            out.push(format!("{scheme}://{authority}:{port}{tail}"));
+        }
+    }
+    out
 }
 
 /// Why a request was not verified. The message never says which part was wrong.
@@ -404,13 +555,36 @@ fn key_bytes(form: KeyForm, secret: &SecretString) -> Option<Vec<u8>> {
     }
 }
 
-/// Checks a request against a provider's scheme with any of `secrets` (current first).
+/// Whether the provider signs the URL it called (the ingress then works out the candidates).
+pub fn signs_url(provider: Provider) -> bool {
+    match scheme(provider) {
+        Scheme::Twilio => true,
+        Scheme::Hmac(h) => h.signed.iter().any(|p| matches!(p, Part::Url)),
+        _ => false,
+    }
+}
+
+/// Checks a request against a provider's scheme with any of `secrets` (current first), for
+/// schemes that do not sign the URL (see [`verify_at`]).
 pub fn verify(
     provider: Provider,
     secrets: &[&SecretString],
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
+) -> Result<(), VerifyError> {
+    verify_at(provider, secrets, headers, body, now, Target::default())
+}
+
+/// Checks a request against a provider's scheme with any of `secrets` (current first);
+/// `target` is what URL-bound schemes sign besides the body.
+pub fn verify_at(
+    provider: Provider,
+    secrets: &[&SecretString],
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+    target: Target<'_>,
 ) -> Result<(), VerifyError> {
     match scheme(provider) {
         Scheme::None => Ok(()),
@@ -470,8 +644,22 @@ pub fn verify(
             let ts: i64 = ts.parse().map_err(|_| VerifyError::Missing)?;
             if (now - ts).abs() > 300 { Err(VerifyError::Stale) } else { Ok(()) }
         }
+        Scheme::Twilio => {
+            if secrets.is_empty() {
+                return Err(VerifyError::NoSecret);
+            }
+            verify_twilio(secrets, headers, body, target)
+        }
+        Scheme::EcdsaP256 { signature, timestamp } => {
+            if secrets.is_empty() {
+                return Err(VerifyError::NoSecret);
+            }
+            let sig = header(headers, &[signature]).ok_or(VerifyError::Missing)?;
+            let ts = header(headers, &[timestamp]).ok_or(VerifyError::Missing)?;
+            verify_p256(secrets, sig, &[ts.as_bytes(), body])
+        }
         Scheme::Hmac(h) => {
-            verify_hmac(&h, secrets, headers, body, now)?;
+            verify_hmac(&h, secrets, headers, body, now, target)?;
             if provider == Provider::Linear {
                 linear_timestamp(body, now)?;
             }
@@ -494,6 +682,7 @@ fn verify_hmac(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
+    target: Target<'_>,
 ) -> Result<(), VerifyError> {
     if secrets.is_empty() {
         return Err(VerifyError::NoSecret);
@@ -539,22 +728,36 @@ fn verify_hmac(
             Encoding::Base64 => STANDARD.decode(c).ok(),
         })
         .collect();
+    // URL-bound schemes try each candidate URL; the others sign no URL (one empty stand-in).
+    let no_url = [String::new()];
+    let urls = if h.signed.iter().any(|p| matches!(p, Part::Url)) {
+        if target.urls.is_empty() {
+            return Err(VerifyError::Missing);
+        }
+        target.urls
+    } else {
+        &no_url
+    };
     let mut matched = false;
     for secret in secrets {
         let Some(key) = key_bytes(h.key, secret) else { continue };
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
-        for part in h.signed {
-            match part {
-                Part::Body => mac.update(body),
-                Part::Timestamp => mac.update(timestamp.as_deref().unwrap_or_default().as_bytes()),
-                Part::Id => mac.update(id.unwrap_or_default().as_bytes()),
-                Part::Lit(s) => mac.update(s.as_bytes()),
+        for url in urls {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+            for part in h.signed {
+                match part {
+                    Part::Body => mac.update(body),
+                    Part::Timestamp => mac.update(timestamp.as_deref().unwrap_or_default().as_bytes()),
+                    Part::Id => mac.update(id.unwrap_or_default().as_bytes()),
+                    Part::Lit(s) => mac.update(s.as_bytes()),
+                    Part::Url => mac.update(url.as_bytes()),
+                    Part::Method => mac.update(target.method.as_bytes()),
+                }
             }
-        }
-        let expected = mac.finalize().into_bytes();
-        // Every candidate is compared (no early exit on the first mismatch).
-        for d in &decoded {
-            matched |= ct_eq(&expected, d);
+            let expected = mac.finalize().into_bytes();
+            // Every candidate is compared (no early exit on the first mismatch).
+            for d in &decoded {
+                matched |= ct_eq(&expected, d);
+            }
         }
     }
     if !matched {
@@ -563,6 +766,7 @@ fn verify_hmac(
     if let (Some(tol), Some(ts)) = (h.tolerance, timestamp) {
         let ts: i64 = match h.ts_format {
             TsFormat::Unix => ts.trim().parse().map_err(|_| VerifyError::Missing)?,
+            TsFormat::UnixMillis => ts.trim().parse::<i64>().map_err(|_| VerifyError::Missing)? / 1000,
             TsFormat::Rfc3339 => {
                 chrono::DateTime::parse_from_rfc3339(ts.trim()).map_err(|_| VerifyError::Missing)?.timestamp()
             }
@@ -619,6 +823,8 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         Provider::Linear => from_body("webhookId"),
         Provider::Gitlab => header(headers, &["x-gitlab-event-uuid", "idempotency-key"]).map(str::to_owned),
         Provider::Twitch => header(headers, &["twitch-eventsub-message-id"]).map(str::to_owned),
+        Provider::Square => from_body("event_id"),
+        Provider::Twilio => header(headers, &["i-twilio-idempotency-token"]).map(str::to_owned),
         Provider::Mailgun => serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.pointer("/signature/token")?.as_str().map(str::to_owned)),
@@ -629,6 +835,8 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         | Provider::Okta
         | Provider::Msgraph
         | Provider::Discord
+        | Provider::Hubspot
+        | Provider::Sendgrid
         | Provider::GenericHmac => header(headers, &["idempotency-key"]).map(str::to_owned),
     };
     id.filter(|i| !i.is_empty() && i.len() <= 256)

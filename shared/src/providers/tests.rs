@@ -452,3 +452,182 @@ fn generic_hmac_configured_scheme() {
     let ProviderSecret::GenericHmac(bad) = bad else { panic!() };
     assert!(bad.validate().is_err());
 }
+
+fn at_url(
+    p: Provider,
+    secret: &str,
+    h: &[(&str, &str)],
+    body: &[u8],
+    now: i64,
+    method: &str,
+    urls: &[&str],
+) -> Result<(), VerifyError> {
+    let s = SecretString::new(secret);
+    let urls: Vec<String> = urls.iter().map(|u| (*u).to_owned()).collect();
+    verify_at(p, &[&s], &headers(h), body, now, Target { method, urls: &urls })
+}
+
+/// Official (square-nodejs-sdk tests/integration/webhooks.test.ts).
+#[test]
+fn square_signs_the_notification_url() {
+    let body = br#"{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}"#;
+    let url = "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9";
+    let key = "Ibxx_5AKakO-3qeNVR61Dw";
+    let sig = "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=";
+    let sq = |key: &str, sig: &str, body: &[u8], urls: &[&str]| {
+        at_url(Provider::Square, key, &[("X-Square-HmacSha256-Signature", sig)], body, 0, "POST", urls)
+    };
+    assert_eq!(sq(key, sig, body, &[url]), Ok(()));
+    // Any candidate URL may be the one the provider called.
+    assert_eq!(sq(key, sig, body, &["https://proxy.internal/x", url]), Ok(()));
+    assert_eq!(
+        sq(
+            "signature-key",
+            "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=",
+            br#"{"data":{"type":"webhooks","id":">id<"}}"#,
+            &["https://webhook.site/webhooks"]
+        ),
+        Ok(())
+    );
+    assert_eq!(sq(key, sig, body, &["https://webhook.site/other"]), Err(VerifyError::Mismatch), "other URL");
+    assert_eq!(sq(key, sig, b"{}", &[url]), Err(VerifyError::Mismatch), "tampered");
+    assert_eq!(sq("wrong", sig, body, &[url]), Err(VerifyError::Mismatch), "wrong key");
+    assert_eq!(sq(key, &sig[..20], body, &[url]), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(sq(key, "", body, &[url]), Err(VerifyError::Mismatch), "empty");
+    assert_eq!(sq(key, sig, body, &[]), Err(VerifyError::Missing), "no URL known");
+    assert_eq!(check(Provider::Square, key, &[], body, 0), Err(VerifyError::Missing));
+    assert_eq!(
+        delivery_id(Provider::Square, &HeaderMap::new(), body).as_deref(),
+        Some("ac3ac95b-f97d-458c-a6e6-18981597e05f")
+    );
+}
+
+/// Official (hubspot-api-python tests/spec/utils/test_signature.py, v3).
+#[test]
+fn hubspot_v3() {
+    let secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+    let body = b"{'example_field':'example_value'}";
+    let url = "https://www.example.com/webhook_uri";
+    let sig = "K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y=";
+    let ts = "1693657560000";
+    let hs = |secret: &str, h: &[(&str, &str)], body: &[u8], now: i64, method: &str| {
+        at_url(Provider::Hubspot, secret, h, body, now, method, &[url])
+    };
+    let good = [("X-HubSpot-Signature-v3", sig), ("X-HubSpot-Request-Timestamp", ts)];
+    assert_eq!(hs(secret, &good, body, 1693657560, "POST"), Ok(()));
+    assert_eq!(hs(secret, &good, body, 1693657560 + 299, "POST"), Ok(()));
+    assert_eq!(hs(secret, &good, body, 1693657560 + 301, "POST"), Err(VerifyError::Stale), "stale");
+    // Past only, like HubSpot's SDK: a clock ahead of ours is not refused.
+    assert_eq!(hs(secret, &good, body, 1693657560 - 600, "POST"), Ok(()));
+    assert_eq!(hs(secret, &good, body, 1693657560, "PUT"), Err(VerifyError::Mismatch), "method is signed");
+    assert_eq!(hs(secret, &good, b"{}", 1693657560, "POST"), Err(VerifyError::Mismatch), "tampered");
+    assert_eq!(hs("wrong", &good, body, 1693657560, "POST"), Err(VerifyError::Mismatch), "wrong secret");
+    let other_ts = [("X-HubSpot-Signature-v3", sig), ("X-HubSpot-Request-Timestamp", "1693657561000")];
+    assert_eq!(hs(secret, &other_ts, body, 1693657560, "POST"), Err(VerifyError::Mismatch), "timestamp is signed");
+    let upper = [("X-HUBSPOT-SIGNATURE-V3", sig), ("x-hubspot-request-timestamp", ts)];
+    assert_eq!(hs(secret, &upper, body, 1693657560, "POST"), Ok(()), "header case");
+    assert_eq!(hs(secret, &good[..1], body, 1693657560, "POST"), Err(VerifyError::Missing), "no timestamp");
+}
+
+/// Official (twilio-python tests/unit/test_request_validator.py, token 12345).
+#[test]
+fn twilio_form_json_and_ports() {
+    let token = "12345";
+    let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    let form = b"CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212";
+    let tw = |token: &str, sig: &str, ct: &str, body: &[u8], urls: &[&str]| {
+        at_url(Provider::Twilio, token, &[("X-Twilio-Signature", sig), ("Content-Type", ct)], body, 0, "POST", urls)
+    };
+    let form_ct = "application/x-www-form-urlencoded; charset=utf-8";
+    assert_eq!(tw(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, form, &[url]), Ok(()));
+    // Parameter order on the wire does not matter: they are sorted.
+    let shuffled = b"To=%2B18005551212&From=%2B14158675309&Digits=1234&Caller=%2B14158675309&CallSid=CA1234567890ABCDE";
+    assert_eq!(tw(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, shuffled, &[url]), Ok(()));
+    // Signed with the default port, called without it, and the other way round.
+    assert_eq!(tw(token, "kvajT1Ptam85bY51eRf/AJRuM3w=", form_ct, form, &[url]), Ok(()));
+    assert_eq!(
+        tw(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, form, &["https://mycompany.com:443/myapp.php?foo=1&bar=2"]),
+        Ok(())
+    );
+    // Repeated names: values de-duplicated and sorted.
+    let dup = b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234";
+    assert_eq!(tw(token, "IK+Dwps556ElfBT0I3Rgjkr1wJU=", form_ct, dup, &[url]), Ok(()));
+    // JSON: the body is signed through the URL's bodySHA256.
+    let json_url = "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+    let json = br#"{"property": "value", "boolean": true}"#;
+    assert_eq!(tw(token, "a9nBmqA0ju/hNViExpshrM61xv4=", "application/json", json, &[json_url]), Ok(()));
+    assert_eq!(
+        tw(token, "a9nBmqA0ju/hNViExpshrM61xv4=", "application/json", br#"{"property": "other"}"#, &[json_url]),
+        Err(VerifyError::Mismatch),
+        "a body that is not the one hashed in the URL"
+    );
+    assert_eq!(
+        tw(
+            token,
+            "a9nBmqA0ju/hNViExpshrM61xv4=",
+            "application/json",
+            json,
+            &["https://mycompany.com/myapp.php?foo=1&bar=2"]
+        ),
+        Err(VerifyError::Mismatch),
+        "JSON without bodySHA256"
+    );
+    // Negatives.
+    assert_eq!(tw(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, b"CallSid=CA1", &[url]), Err(VerifyError::Mismatch));
+    assert_eq!(tw("54321", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, form, &[url]), Err(VerifyError::Mismatch));
+    assert_eq!(tw(token, "RSOYDt4T1cUTdK1PDd93", form_ct, form, &[url]), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(tw(token, "", form_ct, form, &[url]), Err(VerifyError::Mismatch), "empty");
+    assert_eq!(
+        tw(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_ct, form, &["https://mycompany.com/myapp.php?foo=1"]),
+        Err(VerifyError::Mismatch),
+        "other URL"
+    );
+    assert_eq!(check(Provider::Twilio, token, &[("Content-Type", form_ct)], form, 0), Err(VerifyError::Missing));
+}
+
+#[test]
+fn twilio_port_variants_keep_everything_else() {
+    assert_eq!(
+        twilio_port_variants("https://a.example/p?q=1"),
+        ["https://a.example/p?q=1", "https://a.example:443/p?q=1"]
+    );
+    assert_eq!(twilio_port_variants("http://a.example:8080/p"), ["http://a.example:8080/p", "http://a.example/p"]);
+    assert_eq!(twilio_port_variants("http://[::1]:3000/p"), ["http://[::1]:3000/p", "http://[::1]/p"]);
+    assert_eq!(twilio_port_variants("http://[::1]/p"), ["http://[::1]/p", "http://[::1]:80/p"]);
+}
+
+/// Official (sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js).
+#[test]
+fn sendgrid_ecdsa() {
+    let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+    let sig = "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=";
+    let ts = "1600112502";
+    let body = b"[{\"email\":\"hello@world.com\",\"event\":\"dropped\",\"reason\":\"Bounced Address\",\"sg_event_id\":\"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA\",\"sg_message_id\":\"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0\",\"smtp-id\":\"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>\",\"timestamp\":1600112492}]\r\n";
+    let sg = |key: &str, sig: &str, ts: &str, body: &[u8]| {
+        check(
+            Provider::Sendgrid,
+            key,
+            &[("X-Twilio-Email-Event-Webhook-Signature", sig), ("X-Twilio-Email-Event-Webhook-Timestamp", ts)],
+            body,
+            0,
+        )
+    };
+    assert_eq!(sg(key, sig, ts, body), Ok(()));
+    assert!(is_p256_public_key(&SecretString::new(key)));
+    assert_eq!(sg(key, sig, ts, &body[..body.len() - 2]), Err(VerifyError::Mismatch), "the trailing CRLF is signed");
+    assert_eq!(sg(key, sig, "1600112503", body), Err(VerifyError::Mismatch), "timestamp is signed");
+    assert_eq!(sg(key, &sig[..40], ts, body), Err(VerifyError::Mismatch), "truncated");
+    assert_eq!(sg(key, "", ts, body), Err(VerifyError::Mismatch), "empty");
+    // Another key (a valid P-256 point that did not sign this).
+    let other = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let other_pub = {
+        use p256::pkcs8::EncodePublicKey;
+        STANDARD.encode(p256::PublicKey::from(*other.verifying_key()).to_public_key_der().unwrap().as_bytes())
+    };
+    assert_eq!(sg(&other_pub, sig, ts, body), Err(VerifyError::Mismatch), "wrong key");
+    assert!(!is_p256_public_key(&SecretString::new("not-a-key")));
+    assert_eq!(
+        check(Provider::Sendgrid, key, &[("X-Twilio-Email-Event-Webhook-Signature", sig)], body, 0),
+        Err(VerifyError::Missing)
+    );
+}
