@@ -50,7 +50,13 @@ impl StoreError {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    Client { status: StatusCode, code: &'static str, message: String },
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        /// The offending field's path in the request (`location.orgId`, `headers.x-a`).
+        field: Option<String>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(#[source] StoreError),
     #[error("internal error: {0}")]
@@ -61,11 +67,49 @@ pub enum ApiError {
 struct ErrorBody<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl ApiError {
     pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Client { status, code, message: message.into() }
+        ApiError::Client { status, code, message: message.into(), field: None }
+    }
+
+    /// 400 `VALIDATION_FAILED` about one field: the body names its path.
+    pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        let field = field.into();
+        ApiError::Client {
+            status: StatusCode::BAD_REQUEST,
+            code: "VALIDATION_FAILED",
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        }
+    }
+
+    /// 400 `VALIDATION_FAILED` from a checker's `"path: what is wrong"` message.
+    pub fn validation(message: impl Into<String>) -> Self {
+        let message = message.into();
+        match message.split_once(": ") {
+            Some((path, rest)) if is_field_path(path) => Self::invalid(path, rest),
+            _ => Self::bad_request("VALIDATION_FAILED", message),
+        }
+    }
+
+    /// Names the offending field.
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        if let ApiError::Client { field, .. } = &mut self {
+            *field = Some(path.into());
+        }
+        self
+    }
+
+    /// The offending field's path, when one is known.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Client { field, .. } => field.as_deref(),
+            _ => None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -101,6 +145,11 @@ impl ApiError {
     }
 }
 
+/// `a.b[0].c-d`: what a field path looks like (not prose).
+fn is_field_path(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-[]${}".contains(&b))
+}
+
 /// Gives the outermost router JSON answers for unknown paths (404 `NOT_FOUND`) and known
 /// paths with another method (405 `METHOD_NOT_ALLOWED`). Applied once, after merging.
 pub fn with_json_fallbacks(router: axum::Router) -> axum::Router {
@@ -113,7 +162,7 @@ pub fn with_json_fallbacks(router: axum::Router) -> axum::Router {
 
 impl From<ParseError> for ApiError {
     fn from(e: ParseError) -> Self {
-        ApiError::bad_request("VALIDATION_FAILED", e.to_string())
+        ApiError::validation(e.to_string())
     }
 }
 
@@ -148,7 +197,7 @@ impl IntoResponse for ApiError {
                 "internal error"
             }
         };
-        let mut resp = (status, Json(ErrorBody { code: self.code(), message })).into_response();
+        let mut resp = (status, Json(ErrorBody { code: self.code(), message, field: self.field() })).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         }

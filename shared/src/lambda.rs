@@ -143,5 +143,6 @@ pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig
             Some(value.ok_or(ConfigError { var: "HOOKBRIDGE_ADMIN_TOKEN_SECRET", reason: "no such secret".into() })?)
         }
     };
-    Ok(ManagementConfig { public_base_url, admin_token })
+    let helper_timeout = crate::config::seconds("HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS", management::HELPER_TIMEOUT)?;
+    Ok(ManagementConfig { public_base_url, admin_token, helper_timeout })
 }

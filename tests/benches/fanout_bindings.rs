@@ -79,6 +79,7 @@ async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
         created_at: now,
         updated_at: now,
         version: 1,
+        helpers: Default::default(),
     };
     backend.registry.create_webhook(&webhook).await.unwrap();
     backend

@@ -114,7 +114,11 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     };
     let dispatcher = std::sync::Arc::new(app.dispatcher(dispatch).unwrap());
     let management = app.management(
-        ManagementConfig { public_base_url: Some(base.into()), admin_token: None },
+        ManagementConfig {
+            public_base_url: Some(base.into()),
+            admin_token: None,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+        },
         dispatcher,
         events.clone(),
     );

@@ -32,6 +32,7 @@ fn webhook(name: &str, loc: &Location) -> Webhook {
         created_at: now,
         updated_at: now,
         version: 1,
+        helpers: Default::default(),
     }
 }
 

@@ -132,6 +132,7 @@ async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup
         created_at: now,
         updated_at: now,
         version: 1,
+        helpers: Default::default(),
     };
     backend.registry.create_webhook(&webhook).await.unwrap();
     let secrets = WebhookSecrets::new(ApiKey::generate());

@@ -6,5 +6,6 @@ mod dispatch;
 mod dispatch_sources;
 mod e2e;
 mod fanout;
+mod management;
 mod providers;
 mod resume;

@@ -39,6 +39,11 @@ impl TestApp {
     /// the emulator `make test` starts): a fresh table, bucket and secret prefix, and queue
     /// names of its own (see [`NamespacedQueues`]), so tests run in parallel.
     pub async fn spawn_aws() -> Self {
+        Self::spawn_aws_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_aws`], adjusting the config.
+    pub async fn spawn_aws_with(adjust: impl FnOnce(&mut LocalConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut aws = aws_app().await;
         aws.backend.queues = std::sync::Arc::new(NamespacedQueues::new(aws.backend.queues.clone(), &unique("q")));
@@ -46,6 +51,7 @@ impl TestApp {
         // Fewer pollers: every idle one is a long poll on the emulator.
         config.fanout_workers = 2;
         config.dispatch_workers = 1;
+        adjust(&mut config);
         let running = hookbridge_local::start_on(config, aws.backend.clone()).await.expect("runner starts");
         Self::around(running, dir, Some(Box::new(aws)))
     }

@@ -67,6 +67,9 @@ pub struct LocalConfig {
     /// `HOOKBRIDGE_DISABLE_AFTER_SECS`: failing this long without a success disables a
     /// connector (default 5 days).
     pub disable_after: Duration,
+    /// `HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`: how long a registration helper has to answer
+    /// (default 60).
+    pub helper_timeout: Duration,
     pub common: CommonConfig,
 }
 
@@ -95,6 +98,10 @@ impl LocalConfig {
                 .transpose()
                 .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
             disable_after: hookbridge::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", DEFAULT_DISABLE_AFTER)?,
+            helper_timeout: hookbridge::config::seconds(
+                "HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS",
+                hookbridge::management::HELPER_TIMEOUT,
+            )?,
             common: CommonConfig::from_env()?,
         })
     }
@@ -113,6 +120,7 @@ impl LocalConfig {
             allow_targets: AllowList::loopback(),
             retry_schedule: None,
             disable_after: DEFAULT_DISABLE_AFTER,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
             common: CommonConfig {
                 max_body_bytes: 1024 * 1024,
                 cache_ttl: Duration::from_secs(30),
@@ -211,6 +219,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
         config: ManagementConfig {
             public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
             admin_token: Some(admin_token.clone()),
+            helper_timeout: config.helper_timeout,
         },
     });
     let app = with_json_fallbacks(

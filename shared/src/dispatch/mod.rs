@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use client::{OutboundClient, OutboundRequest, OutboundResponse};
+pub use client::{MAX_RESPONSE, OutboundClient, OutboundRequest, OutboundResponse};
 pub use guard::AllowList;
 
 use crate::domain::{
@@ -139,6 +139,11 @@ impl Dispatcher {
     }
 
     /// Forgets cached connectors (the local runner calls this on every connector change).
+    /// The guarded outbound client (registration helpers call out through it too).
+    pub fn client(&self) -> &OutboundClient {
+        &self.client
+    }
+
     pub fn invalidate(&self) {
         self.connectors.lock().expect("cache").clear();
         *self.listing.lock().expect("cache") = None;
@@ -565,7 +570,6 @@ pub fn prepare(
     record: &DeliveryRecord,
     now: DateTime<Utc>,
 ) -> Result<OutboundRequest, String> {
-    let credential = || secrets.credential.as_ref().map(|c| c.expose()).ok_or("the connector has no credential");
     let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
     let template = match &connector.body_template {
         Some(t) => Some(serde_json::from_str::<serde_json::Value>(t).map_err(|e| format!("bodyTemplate: {e}"))?),
@@ -585,25 +589,7 @@ pub fn prepare(
     };
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
     headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
-    match &connector.auth {
-        ConnectorAuth::None => {}
-        ConnectorAuth::Bearer => headers.push(("authorization".into(), format!("Bearer {}", credential()?))),
-        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Header } => {
-            headers.push((key.to_ascii_lowercase(), credential()?.to_owned()))
-        }
-        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Query } => {
-            url.query_pairs_mut().append_pair(key, credential()?);
-        }
-        ConnectorAuth::Basic { username } => {
-            let pair = format!("{username}:{}", credential()?);
-            headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
-        }
-        ConnectorAuth::ClientSecret => {
-            if let Some(obj) = body_value.as_object_mut() {
-                obj.insert("clientSecret".into(), serde_json::Value::String(credential()?.to_owned()));
-            }
-        }
-    }
+    apply_auth(&connector.auth, secrets.credential.as_ref(), &mut url, &mut headers, &mut body_value)?;
     let body = serde_json::to_vec(&body_value).map_err(|e| e.to_string())?;
     let id = record.id.to_string();
     headers.push(("webhook-id".into(), id.clone()));
@@ -638,6 +624,39 @@ pub fn prepare(
         timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
         trust_any_certificate: connector.trust_any_certificate,
     })
+}
+
+/// Adds an endpoint's auth to a request: a header, a query parameter, or (CLIENT_SECRET) a
+/// top-level `clientSecret` field of a JSON object body. Connectors and registration helpers
+/// share it.
+pub fn apply_auth(
+    auth: &ConnectorAuth,
+    credential: Option<&crate::secret::SecretString>,
+    url: &mut reqwest::Url,
+    headers: &mut Vec<(String, String)>,
+    body: &mut serde_json::Value,
+) -> Result<(), String> {
+    let credential = || credential.map(|c| c.expose()).ok_or("the endpoint has no credential");
+    match auth {
+        ConnectorAuth::None => {}
+        ConnectorAuth::Bearer => headers.push(("authorization".into(), format!("Bearer {}", credential()?))),
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Header } => {
+            headers.push((key.to_ascii_lowercase(), credential()?.to_owned()))
+        }
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Query } => {
+            url.query_pairs_mut().append_pair(key, credential()?);
+        }
+        ConnectorAuth::Basic { username } => {
+            let pair = format!("{username}:{}", credential()?);
+            headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
+        }
+        ConnectorAuth::ClientSecret => {
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("clientSecret".into(), serde_json::Value::String(credential()?.to_owned()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Handles one invocation of the dispatch function, whatever its source (see

@@ -17,7 +17,10 @@ pub use connector::{
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};
 pub use path::{JsonPath, PathError, Step, correlation_text};
-pub use webhook::{ApiKey, FailedTrigger, Location, Provider, Webhook, WebhookName, WebhookSecrets, WebhookState};
+pub use webhook::{
+    ApiKey, FailedTrigger, HelperEndpoint, HelperFailure, Helpers, Location, Provider, Webhook, WebhookName,
+    WebhookSecrets, WebhookState,
+};
 
 /// A value that did not parse: which field, and why (safe to show to the caller).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -164,6 +164,54 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: every update names the version it read.
     pub version: u64,
+    /// Endpoints told of activation and deactivation (Okta Workflows-style helpers).
+    #[serde(default, skip_serializing_if = "Helpers::is_empty")]
+    pub helpers: Helpers,
+}
+
+/// A webhook's registration helpers: on activation hookbridge POSTs
+/// `{"eventUrl","webhookId","options"}` to `registration` and keeps the JSON answer as
+/// `registration_data`; on deactivation it POSTs `{"registrationData","options"}` to
+/// `deregistration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Helpers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<HelperEndpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration: Option<HelperEndpoint>,
+    /// What the registration endpoint answered on the last activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_data: Option<serde_json::Value>,
+    /// The last deregistration that failed (the webhook deactivated regardless).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration_error: Option<HelperFailure>,
+}
+
+impl Helpers {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// An endpoint hookbridge calls, with its auth (the credential is in the webhook's secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelperEndpoint {
+    pub url: super::EndpointUrl,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub auth: super::ConnectorAuth,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelperFailure {
+    pub at: DateTime<Utc>,
+    pub message: String,
 }
 
 /// A webhook's API key: 32 random bytes, base64url without padding.
@@ -208,11 +256,23 @@ pub struct WebhookSecrets {
     pub previous_provider: Option<crate::providers::ProviderSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_until: Option<DateTime<Utc>>,
+    /// The registration helper's credential (token, key value, password or client secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_credential: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration_credential: Option<SecretString>,
 }
 
 impl WebhookSecrets {
     pub fn new(api_key: ApiKey) -> Self {
-        Self { api_key, provider: None, previous_provider: None, previous_until: None }
+        Self {
+            api_key,
+            provider: None,
+            previous_provider: None,
+            previous_until: None,
+            registration_credential: None,
+            deregistration_credential: None,
+        }
     }
 
     /// The provider secrets that verify now: the current one, then the previous one while

@@ -39,7 +39,7 @@ pub(super) fn routes() -> Router<Arc<ManagementState>> {
 /// Auth as given by the caller, secrets included.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
-enum AuthInput {
+pub(super) enum AuthInput {
     None,
     Bearer {
         token: SecretString,
@@ -60,35 +60,36 @@ enum AuthInput {
 }
 
 impl AuthInput {
-    /// The public half and the credential, validated.
-    fn split(self) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
-        let bad = |m: &str| ApiError::bad_request("VALIDATION_FAILED", m.to_owned());
+    /// The public half and the credential, validated; `at` is where the auth object is
+    /// (`auth`, `registration.auth`).
+    pub(super) fn split(self, at: &str) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
+        let bad = |field: &str, m: &str| ApiError::invalid(format!("{at}.{field}"), m);
         Ok(match self {
             AuthInput::None => (ConnectorAuth::None, None),
             AuthInput::Bearer { token } => {
                 if token.expose().is_empty() {
-                    return Err(bad("auth.token: must not be empty"));
+                    return Err(bad("token", "must not be empty"));
                 }
                 (ConnectorAuth::Bearer, Some(token))
             }
             AuthInput::ApiKey { key, value, placement } => {
                 if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
-                    return Err(bad("auth.key: must be a valid header or parameter name"));
+                    return Err(bad("key", "must be a valid header or parameter name"));
                 }
                 (ConnectorAuth::ApiKey { key, placement }, Some(value))
             }
             AuthInput::Basic { username, password } => {
                 if username.is_empty() || username.chars().count() > 100 || username.contains(':') {
-                    return Err(bad("auth.username: must be 1 to 100 characters without ':'"));
+                    return Err(bad("username", "must be 1 to 100 characters without ':'"));
                 }
                 if password.expose().is_empty() || password.expose().chars().count() > 100 {
-                    return Err(bad("auth.password: must be 1 to 100 characters"));
+                    return Err(bad("password", "must be 1 to 100 characters"));
                 }
                 (ConnectorAuth::Basic { username }, Some(password))
             }
             AuthInput::ClientSecret { secret } => {
                 if secret.expose().is_empty() || secret.expose().chars().count() > 250 {
-                    return Err(bad("auth.secret: must be 1 to 250 characters"));
+                    return Err(bad("secret", "must be 1 to 250 characters"));
                 }
                 (ConnectorAuth::ClientSecret, Some(secret))
             }
@@ -257,17 +258,17 @@ fn not_found() -> ApiError {
 fn validate(c: &Connector) -> Result<(), ApiError> {
     for (k, v) in &c.headers {
         if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
-            return Err(ApiError::bad_request("VALIDATION_FAILED", format!("headers.{k}: not a valid header")));
+            return Err(ApiError::invalid(format!("headers.{k}"), "not a valid header"));
         }
     }
     if !(100..=60_000).contains(&c.timeout_ms) {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "timeoutMs: must be 100 to 60000"));
+        return Err(ApiError::invalid("timeoutMs", "must be 100 to 60000"));
     }
     if c.batch_max_events.is_some_and(|n| !(1..=1000).contains(&n)) {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "batch.maxEvents: must be 1 to 1000"));
+        return Err(ApiError::invalid("batch.maxEvents", "must be 1 to 1000"));
     }
     if c.retry.schedule_secs.len() > 20 {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "retry.scheduleSecs: at most 20 retries"));
+        return Err(ApiError::invalid("retry.scheduleSecs", "at most 20 retries"));
     }
     Ok(())
 }
@@ -275,7 +276,7 @@ fn validate(c: &Connector) -> Result<(), ApiError> {
 /// A validated template, kept as JSON text.
 fn template_text(t: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
     let Some(t) = t else { return Ok(None) };
-    crate::dispatch::template::validate(&t).map_err(|e| ApiError::bad_request("VALIDATION_FAILED", e))?;
+    crate::dispatch::template::validate(&t).map_err(ApiError::validation)?;
     Ok(Some(t.to_string()))
 }
 
@@ -311,7 +312,7 @@ async fn create(
     ApiJson(req): ApiJson<CreateConnector>,
 ) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
     let now = st.backend.clock.now();
-    let (auth, credential) = req.auth.unwrap_or(AuthInput::None).split()?;
+    let (auth, credential) = req.auth.unwrap_or(AuthInput::None).split("auth")?;
     let signing_secret =
         req.signing.as_ref().map(|s| s.secret.clone().unwrap_or_else(|| signing::generate_secret(s.scheme)));
     let connector = Connector {
@@ -386,7 +387,7 @@ async fn update(
         c.path = v;
     }
     if let Some(auth) = req.auth {
-        let (auth, credential) = auth.split()?;
+        let (auth, credential) = auth.split("auth")?;
         c.auth = auth;
         secrets.credential = credential;
         secrets_changed = true;
@@ -536,7 +537,7 @@ async fn rotate_signing_secret(
     };
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if overlap > 7 * 86_400 {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "overlapSeconds: at most 7 days (604800)"));
+        return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
     }
     let mut secrets = load_secrets(&st, &c.id).await?;
     let now = st.backend.clock.now();

@@ -1,11 +1,13 @@
-//! Request extraction whose failures answer in the API's `{code, message}` shape.
+//! Request extraction whose failures answer in the API's `{code, message, field}` shape:
+//! the path of the offending field (`location.orgId`, `headers.x-a`) is named, from
+//! `serde_path_to_error`.
 
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// Like `axum::Json`, but a bad body is a 400 `INVALID_REQUEST_BODY` naming what is wrong.
+/// Like `axum::Json`, but a bad body is a 400 `INVALID_REQUEST_BODY` naming the field.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -15,21 +17,79 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::bad_request("INVALID_REQUEST_BODY", "the request body could not be read"))?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| located("INVALID_REQUEST_BODY", e.path(), e.inner()))?;
+        de.end().map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))?;
+        Ok(ApiJson(value))
     }
 }
 
-/// Like `axum::extract::Query`, but a bad query is a 400 `INVALID_QUERY`.
+/// Like `axum::extract::Query`, but a bad query is a 400 `INVALID_QUERY` naming the parameter.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| located("INVALID_QUERY", e.path(), e.inner()))
+    }
+}
+
+fn located(code: &'static str, path: &serde_path_to_error::Path, inner: &impl std::fmt::Display) -> ApiError {
+    let message = inner.to_string();
+    let mut field = path.to_string();
+    if field == "." {
+        field.clear();
+    }
+    // A missing field is reported at its parent: name the field itself.
+    let named = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    if let Some(name) = named {
+        field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+    }
+    if field.is_empty() {
+        ApiError::bad_request(code, message)
+    } else {
+        ApiError::bad_request(code, format!("{field}: {message}")).at(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        location: Inner,
+        #[serde(default)]
+        tags: Vec<u32>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        org_id: String,
+    }
+
+    fn field_of(json: &str) -> Option<String> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let e = serde_path_to_error::deserialize::<_, Outer>(&mut de).unwrap_err();
+        located("INVALID_REQUEST_BODY", e.path(), e.inner()).field().map(str::to_owned)
+    }
+
+    #[test]
+    fn errors_name_the_field_path() {
+        assert_eq!(field_of(r#"{"name":"a","location":{"orgId":1}}"#).as_deref(), Some("location.orgId"));
+        assert_eq!(field_of(r#"{"name":"a","location":{}}"#).as_deref(), Some("location.orgId"));
+        assert_eq!(field_of(r#"{"name":"a","location":{"orgId":"o","x":1}}"#).as_deref(), Some("location.x"));
+        assert_eq!(field_of(r#"{"name":"a","location":{"orgId":"o"},"tags":[1,"x"]}"#).as_deref(), Some("tags[1]"));
+        assert_eq!(field_of(r#"{"location":{"orgId":"o"}}"#).as_deref(), Some("name"));
+        assert_eq!(field_of(r#"[]"#), None);
     }
 }

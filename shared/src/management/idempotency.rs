@@ -37,7 +37,7 @@ pub(super) async fn replay(
         _ => return Ok(next.run(req).await),
     };
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 characters"));
+        return Err(ApiError::invalid("Idempotency-Key", "1 to 255 characters"));
     }
     let claim_key = format!("idempotency/{}/{key}", req.uri().path());
     match st.backend.dedup.claim(&claim_key, PENDING, WINDOW).await? {

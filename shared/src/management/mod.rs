@@ -2,6 +2,7 @@
 
 mod connectors;
 mod extract;
+mod helpers;
 mod idempotency;
 mod params;
 mod triggers;
@@ -29,7 +30,13 @@ pub struct ManagementConfig {
     /// Bearer token required on every call. `None` only behind an authorizer that already
     /// authenticated the caller (IAM on the API Gateway route in AWS).
     pub admin_token: Option<SecretString>,
+    /// How long a registration helper has to answer (`HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`,
+    /// default 60 s).
+    pub helper_timeout: std::time::Duration,
 }
+
+/// The registration helpers' default time to answer.
+pub const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct ManagementState {
     pub backend: Backend,

@@ -28,11 +28,7 @@ fn valid_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("VALIDATION_FAILED", "name: 1 to 128 letters, digits, '_', '-', '.'"))
-    }
+    if ok { Ok(()) } else { Err(ApiError::invalid("name", "1 to 128 letters, digits, '_', '-', '.'")) }
 }
 
 #[derive(Deserialize)]
@@ -75,9 +71,7 @@ async fn resolve_value(st: &ManagementState, value: &SecretString) -> Result<Sec
     while let Some(start) = rest.find(OPEN) {
         out.push_str(&rest[..start]);
         let after = &rest[start + OPEN.len()..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| ApiError::bad_request("VALIDATION_FAILED", "providerSecret: unclosed ${configParam."))?;
+        let end = after.find('}').ok_or_else(|| ApiError::invalid("providerSecret", "unclosed ${configParam."))?;
         let name = &after[..end];
         valid_name(name)?;
         let param = st.backend.secrets.get_secret(&secret_name(name)).await?.ok_or_else(|| {

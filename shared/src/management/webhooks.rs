@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
+use super::helpers::{self, HelperInput};
 use super::{ApiJson, ApiQuery, ManagementState};
 use crate::domain::{
-    ApiKey, Binding, BindingId, BindingKind, Location, LocationId, Provider, TriggerType, Waiter, Webhook, WebhookId,
-    WebhookName, WebhookSecrets, WebhookState, correlation_text,
+    ApiKey, Binding, BindingId, BindingKind, HelperEndpoint, HelperFailure, Helpers, Location, LocationId, Provider,
+    TriggerType, Waiter, Webhook, WebhookId, WebhookName, WebhookSecrets, WebhookState, correlation_text,
 };
 use crate::error::{ApiError, Conflict, StoreError};
 use crate::ports::PageRequest;
@@ -46,6 +47,10 @@ struct CreateWebhook {
     location: Location,
     /// A string, or Meta's `{"verifyToken", "appSecret"}`.
     provider_secret: Option<ProviderSecret>,
+    /// Called on activation (see `helpers`).
+    registration: Option<HelperInput>,
+    /// Called on deactivation.
+    deregistration: Option<HelperInput>,
 }
 
 /// Checks a provider secret's shape against the provider.
@@ -61,35 +66,31 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
             "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
         )),
         (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => {
-            g.validate().map_err(|m| ApiError::bad_request("VALIDATION_FAILED", m))
+            g.validate().map_err(ApiError::validation)
         }
-        (Provider::GenericHmac, _) => Err(ApiError::bad_request(
-            "VALIDATION_FAILED",
-            "providerSecret: GENERIC_HMAC needs {\"secret\", \"header\", ...} (see the docs)",
-        )),
+        (Provider::GenericHmac, _) => {
+            Err(ApiError::invalid("providerSecret", "GENERIC_HMAC needs {\"secret\", \"header\", ...} (see the docs)"))
+        }
         (_, Some(ProviderSecret::GenericHmac(_))) => {
-            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: a scheme is only for GENERIC_HMAC"))
+            Err(ApiError::invalid("providerSecret", "a scheme is only for GENERIC_HMAC"))
         }
         (Provider::Generic, Some(_)) => {
-            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: GENERIC webhooks use the API key only"))
+            Err(ApiError::invalid("providerSecret", "GENERIC webhooks use the API key only"))
         }
         (_, Some(ProviderSecret::Meta { .. })) => {
-            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: must be a string for this provider"))
+            Err(ApiError::invalid("providerSecret", "must be a string for this provider"))
         }
         (_, Some(ProviderSecret::Plain(s))) if s.expose().trim().is_empty() => {
-            Err(ApiError::bad_request("VALIDATION_FAILED", "providerSecret: must not be empty"))
+            Err(ApiError::invalid("providerSecret", "must not be empty"))
         }
         (Provider::Sendgrid, Some(ProviderSecret::Plain(s))) if !crate::providers::is_p256_public_key(s) => {
-            Err(ApiError::bad_request(
-                "VALIDATION_FAILED",
-                "providerSecret: SENDGRID needs the verification key (base64 DER of a P-256 public key)",
+            Err(ApiError::invalid(
+                "providerSecret",
+                "SENDGRID needs the verification key (base64 DER of a P-256 public key)",
             ))
         }
         (Provider::Discord, Some(ProviderSecret::Plain(s))) if !crate::providers::is_ed25519_public_key(s) => {
-            Err(ApiError::bad_request(
-                "VALIDATION_FAILED",
-                "providerSecret: DISCORD needs the application's public key (64 hex characters)",
-            ))
+            Err(ApiError::invalid("providerSecret", "DISCORD needs the application's public key (64 hex characters)"))
         }
         _ => Ok(()),
     }
@@ -107,6 +108,15 @@ struct WebhookView {
     location: Location,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The helpers without their credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration: Option<HelperEndpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deregistration: Option<HelperEndpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_data: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_deregistration_error: Option<HelperFailure>,
 }
 
 impl From<Webhook> for WebhookView {
@@ -120,6 +130,10 @@ impl From<Webhook> for WebhookView {
             location: w.location,
             created_at: w.created_at,
             updated_at: w.updated_at,
+            registration: w.helpers.registration,
+            deregistration: w.helpers.deregistration,
+            registration_data: w.helpers.registration_data,
+            last_deregistration_error: w.helpers.deregistration_error,
         }
     }
 }
@@ -155,10 +169,7 @@ fn location_filter(org: Option<String>, ws: Option<String>, app: Option<String>)
             workspace_id: LocationId::parse("workspaceId", &w)?,
             app_id: LocationId::parse("appId", &a)?,
         })),
-        _ => Err(ApiError::bad_request(
-            "VALIDATION_FAILED",
-            "filter by location with all of orgId, workspaceId and appId",
-        )),
+        _ => Err(ApiError::validation("filter by location with all of orgId, workspaceId and appId")),
     }
 }
 
@@ -182,6 +193,14 @@ async fn create(
     let provider_secret = super::params::resolve(&st, req.provider_secret).await?;
     validate_provider_secret(req.provider, &provider_secret)?;
     let now = st.backend.clock.now();
+    let (registration, registration_credential) = match req.registration {
+        Some(h) => h.split("registration").map(|(e, c)| (Some(e), c))?,
+        None => (None, None),
+    };
+    let (deregistration, deregistration_credential) = match req.deregistration {
+        Some(h) => h.split("deregistration").map(|(e, c)| (Some(e), c))?,
+        None => (None, None),
+    };
     let webhook = Webhook {
         id: WebhookId::generate(),
         name: req.name,
@@ -192,11 +211,14 @@ async fn create(
         created_at: now,
         updated_at: now,
         version: 1,
+        helpers: Helpers { registration, deregistration, ..Helpers::default() },
     };
     // The key is stored first, so no webhook ever exists without one.
     let secret_name = webhook_secret_name(&webhook.id);
     let mut secrets = WebhookSecrets::new(ApiKey::generate());
     secrets.provider = provider_secret;
+    secrets.registration_credential = registration_credential;
+    secrets.deregistration_credential = deregistration_credential;
     st.backend.secrets.put_secret(&secret_name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.registry.create_webhook(&webhook).await {
         let _ = st.backend.secrets.delete_secret(&secret_name).await;
@@ -253,30 +275,86 @@ async fn list_bindings(State(st): St, Path(id): Path<String>) -> Result<Json<Lis
     Ok(Json(ListPage { items, next_cursor: None }))
 }
 
-async fn set_state(st: &ManagementState, id: &str, state: WebhookState) -> Result<Webhook, ApiError> {
-    let mut webhook = load(st, id).await?;
-    if webhook.state == state {
-        return Ok(webhook);
-    }
-    if state == WebhookState::Active && st.backend.registry.list_bindings(&webhook.id).await?.is_empty() {
-        return Err(ApiError::conflict("NO_BINDINGS", "bind the webhook to at least one process before activating it"));
-    }
+async fn save_state(st: &ManagementState, webhook: &mut Webhook, state: WebhookState) -> Result<(), ApiError> {
     webhook.state = state;
     webhook.updated_at = st.backend.clock.now();
     webhook.version += 1;
-    st.backend.registry.update_webhook(&webhook).await?;
+    st.backend.registry.update_webhook(webhook).await?;
     st.cache.invalidate(&webhook.id);
     tracing::info!(webhook_id = %webhook.id, state = ?state, "webhook state changed");
-    Ok(webhook)
+    Ok(())
 }
 
-async fn activate(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
-    Ok(Json(set_state(&st, &id, WebhookState::Active).await?.into()))
+async fn load_secrets(st: &ManagementState, webhook: &Webhook) -> Result<WebhookSecrets, ApiError> {
+    let secret = st.backend.secrets.get_secret(&webhook_secret_name(&webhook.id)).await?.ok_or_else(not_found)?;
+    WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
-/// Deactivation keeps the key and the URL: reactivating needs no reconfiguration.
+/// Activates a webhook (it needs a binding). With a registration helper, the helper is told
+/// the event URL first; if it fails or is late the webhook stays inactive (502).
+async fn activate(
+    State(st): St,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<WebhookView>, ApiError> {
+    let mut webhook = load(&st, &id).await?;
+    if webhook.state == WebhookState::Active {
+        return Ok(Json(webhook.into()));
+    }
+    if st.backend.registry.list_bindings(&webhook.id).await?.is_empty() {
+        return Err(ApiError::conflict("NO_BINDINGS", "bind the webhook to at least one process before activating it"));
+    }
+    let Some(endpoint) = webhook.helpers.registration.clone() else {
+        save_state(&st, &mut webhook, WebhookState::Active).await?;
+        return Ok(Json(webhook.into()));
+    };
+    let secrets = load_secrets(&st, &webhook).await?;
+    let event_url = ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key);
+    let data =
+        helpers::register(&st, &webhook, &endpoint, secrets.registration_credential.as_ref(), &event_url).await?;
+    webhook.helpers.registration_data = Some(data);
+    if let Err(e) = save_state(&st, &mut webhook, WebhookState::Active).await {
+        // Registered but not saved (a concurrent change): undo the registration, best effort.
+        if let Some(d) = webhook.helpers.deregistration.clone()
+            && let Err(reason) =
+                helpers::deregister(&st, &webhook, &d, secrets.deregistration_credential.as_ref()).await
+        {
+            tracing::warn!(webhook_id = %webhook.id, %reason, "could not undo a registration");
+        }
+        return Err(e);
+    }
+    Ok(Json(webhook.into()))
+}
+
+/// Deactivation keeps the key and the URL: reactivating needs no reconfiguration. The
+/// webhook stops receiving first; a deregistration helper is told afterwards, and if that
+/// fails the failure is kept on the webhook (`lastDeregistrationError`) and logged, and the
+/// webhook stays inactive with its `registrationData` (so it can be cleaned up by hand).
 async fn deactivate(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
-    Ok(Json(set_state(&st, &id, WebhookState::Inactive).await?.into()))
+    let mut webhook = load(&st, &id).await?;
+    if webhook.state == WebhookState::Inactive {
+        return Ok(Json(webhook.into()));
+    }
+    save_state(&st, &mut webhook, WebhookState::Inactive).await?;
+    let Some(endpoint) = webhook.helpers.deregistration.clone() else {
+        return Ok(Json(webhook.into()));
+    };
+    let secrets = load_secrets(&st, &webhook).await?;
+    match helpers::deregister(&st, &webhook, &endpoint, secrets.deregistration_credential.as_ref()).await {
+        Ok(()) => {
+            webhook.helpers.registration_data = None;
+            webhook.helpers.deregistration_error = None;
+        }
+        Err(reason) => {
+            tracing::warn!(webhook_id = %webhook.id, %reason, "deregistration failed; the webhook is inactive anyway");
+            webhook.helpers.deregistration_error = Some(HelperFailure { at: st.backend.clock.now(), message: reason });
+        }
+    }
+    webhook.version += 1;
+    webhook.updated_at = st.backend.clock.now();
+    st.backend.registry.update_webhook(&webhook).await?;
+    Ok(Json(webhook.into()))
 }
 
 /// The configured public base, else the one the management call came through (ingress
@@ -301,8 +379,7 @@ fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
 /// The one endpoint (with the reset) that shows the API key: it is part of the URL.
 async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
-    let secret = st.backend.secrets.get_secret(&webhook_secret_name(&webhook.id)).await?.ok_or_else(not_found)?;
-    let secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let secrets = load_secrets(&st, &webhook).await?;
     Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
 
@@ -353,7 +430,7 @@ async fn put_waiter(
 ) -> Result<Json<Waiter>, ApiError> {
     let webhook = load(&st, &id).await?;
     if instance.is_empty() || instance.len() > 256 {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "processInstanceId: must be 1 to 256 characters"));
+        return Err(ApiError::invalid("processInstanceId", "must be 1 to 256 characters"));
     }
     let bindings = st.backend.registry.list_bindings(&webhook.id).await?;
     let binding = bindings
@@ -366,9 +443,8 @@ async fn put_waiter(
             "bindingId: instances wait only at RESUME_PROCESS bindings",
         ));
     }
-    let value = correlation_text(&req.correlation_value).ok_or_else(|| {
-        ApiError::bad_request("VALIDATION_FAILED", "correlationValue: must be a string, number or boolean")
-    })?;
+    let value = correlation_text(&req.correlation_value)
+        .ok_or_else(|| ApiError::invalid("correlationValue", "must be a string, number or boolean"))?;
     let waiter = Waiter {
         webhook_id: webhook.id,
         binding_id: req.binding_id,
@@ -423,7 +499,7 @@ async fn rotate_provider_secret(
     validate_provider_secret(webhook.provider, &next)?;
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if overlap > 7 * 86_400 {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "overlapSeconds: at most 7 days (604800)"));
+        return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
     }
     let name = webhook_secret_name(&webhook.id);
     let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
@@ -446,6 +522,16 @@ struct UpdateWebhook {
     description: Option<String>,
     /// Accepted only when unchanged: the provider is fixed once saved.
     provider: Option<Provider>,
+    /// A new helper, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    registration: Option<Option<HelperInput>>,
+    #[serde(default, deserialize_with = "present")]
+    deregistration: Option<Option<HelperInput>>,
+}
+
+/// Tells a field given as `null` (Some(None)) from one left out (None).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Renames or re-describes a webhook (names stay unique per location).
@@ -463,6 +549,20 @@ async fn update(
     }
     if let Some(description) = req.description {
         webhook.description = description;
+    }
+    if req.registration.is_some() || req.deregistration.is_some() {
+        let mut secrets = load_secrets(&st, &webhook).await?;
+        if let Some(h) = req.registration {
+            let (endpoint, credential) = h.map(|h| h.split("registration")).transpose()?.unzip();
+            webhook.helpers.registration = endpoint;
+            secrets.registration_credential = credential.flatten();
+        }
+        if let Some(h) = req.deregistration {
+            let (endpoint, credential) = h.map(|h| h.split("deregistration")).transpose()?.unzip();
+            webhook.helpers.deregistration = endpoint;
+            secrets.deregistration_credential = credential.flatten();
+        }
+        st.backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await?;
     }
     webhook.version += 1;
     webhook.updated_at = st.backend.clock.now();

@@ -1,0 +1,225 @@
+//! Management over real sockets on both backends: registration helpers (a round trip
+//! against an in-process helper, its failure, its timeout and the SSRF guard).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hookbridge_tests::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// What the helper was sent: path, headers, JSON body.
+type Calls = Arc<Mutex<Vec<(String, http::HeaderMap, Value)>>>;
+
+/// An in-process registration helper: `/register` answers a subscription, `/deregister`
+/// 204, `/fail` 500, `/late` never in time.
+async fn helper() -> (String, Calls) {
+    use axum::routing::post;
+    let calls: Calls = Arc::default();
+    let record = |calls: Calls, answer: fn() -> axum::response::Response| {
+        move |uri: http::Uri, headers: http::HeaderMap, body: axum::body::Bytes| {
+            let calls = calls.clone();
+            async move {
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                calls.lock().unwrap().push((uri.path().to_owned(), headers, body));
+                answer()
+            }
+        }
+    };
+    use axum::response::IntoResponse;
+    let app = axum::Router::new()
+        .route(
+            "/register",
+            post(record(calls.clone(), || axum::Json(json!({"subscriptionId": "sub-123"})).into_response())),
+        )
+        .route("/deregister", post(record(calls.clone(), || http::StatusCode::NO_CONTENT.into_response())))
+        .route("/fail", post(record(calls.clone(), || http::StatusCode::INTERNAL_SERVER_ERROR.into_response())))
+        .route(
+            "/late",
+            post(|| async {
+                // Later than the runner's helper timeout (1 s in these tests).
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, calls)
+}
+
+fn take(calls: &Calls) -> Vec<(String, http::HeaderMap, Value)> {
+    std::mem::take(&mut *calls.lock().unwrap())
+}
+
+async fn registration_round_trip(app: TestApp) {
+    let (helper_base, calls) = helper().await;
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({
+                "name": "okta-flow",
+                "provider": "GENERIC",
+                "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"},
+                "registration": {
+                    "url": format!("{helper_base}/register"),
+                    "headers": {"X-Tenant": "acme"},
+                    "auth": {"type": "BEARER", "token": "reg-token"},
+                    "options": {"events": ["push"]}
+                },
+                "deregistration": {
+                    "url": format!("{helper_base}/deregister"),
+                    "auth": {"type": "API_KEY", "key": "X-Api-Key", "value": "dereg-key"},
+                    "options": {"scope": "all"}
+                }
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["registration"]["auth"], json!({"type": "BEARER"}), "no credential in the view");
+    assert!(!created.to_string().contains("reg-token") && !created.to_string().contains("dereg-key"));
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/bindings"),
+            Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "reg-starts"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // Activation registers: the helper gets the event URL, its answer is kept.
+    let (status, active) = app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(active["state"], "ACTIVE");
+    assert_eq!(active["registrationData"], json!({"subscriptionId": "sub-123"}));
+    let url = app.url_of(&id).await;
+    let got = take(&calls);
+    assert_eq!(got.len(), 1);
+    let (path, headers, body) = &got[0];
+    assert_eq!(path, "/register");
+    assert_eq!(headers["authorization"], "Bearer reg-token");
+    assert_eq!(headers["x-tenant"], "acme");
+    assert_eq!(body, &json!({"eventUrl": url, "webhookId": id, "options": {"events": ["push"]}}));
+    // The URL it was given works.
+    assert_eq!(app.http.post(&url).body("{}").send().await.unwrap().status(), 200);
+    assert_eq!(app.receive_n("reg-starts", 1).await.len(), 1);
+
+    // Deactivation deregisters with the registration data.
+    let (status, inactive) = app.call(Method::POST, &format!("/v1/webhooks/{id}/deactivate"), None).await;
+    assert_eq!(status, 200, "{inactive}");
+    assert_eq!(inactive["state"], "INACTIVE");
+    assert!(inactive.get("registrationData").is_none(), "{inactive}");
+    let got = take(&calls);
+    assert_eq!(got.len(), 1);
+    let (path, headers, body) = &got[0];
+    assert_eq!(path, "/deregister");
+    assert_eq!(headers["x-api-key"], "dereg-key");
+    assert_eq!(body, &json!({"registrationData": {"subscriptionId": "sub-123"}, "options": {"scope": "all"}}));
+
+    // A failing registration leaves the webhook inactive with 502.
+    let patch = |field: &str, path: &str| json!({ field: {"url": format!("{helper_base}{path}")} });
+    let webhook_path = format!("/v1/webhooks/{id}");
+    assert_eq!(app.call(Method::PATCH, &webhook_path, Some(patch("registration", "/fail"))).await.0, 200);
+    let (status, err) = app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+    assert_eq!((status, err["code"].as_str()), (502, Some("REGISTRATION_FAILED")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("500"), "{err}");
+    assert_eq!(app.call(Method::GET, &webhook_path, None).await.1["state"], "INACTIVE");
+
+    // So does a late one (the helper timeout is 1 s here).
+    assert_eq!(app.call(Method::PATCH, &webhook_path, Some(patch("registration", "/late"))).await.0, 200);
+    let (status, err) = app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+    assert_eq!((status, err["code"].as_str()), (502, Some("REGISTRATION_FAILED")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("timeout"), "{err}");
+    assert_eq!(app.call(Method::GET, &webhook_path, None).await.1["state"], "INACTIVE");
+    assert_eq!(app.http.post(&url).body("{}").send().await.unwrap().status(), 404, "still not receiving");
+
+    // A failed deregistration is recorded; the webhook deactivates regardless.
+    assert_eq!(app.call(Method::PATCH, &webhook_path, Some(patch("registration", "/register"))).await.0, 200);
+    assert_eq!(app.call(Method::PATCH, &webhook_path, Some(patch("deregistration", "/fail"))).await.0, 200);
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+    let (status, inactive) = app.call(Method::POST, &format!("/v1/webhooks/{id}/deactivate"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(inactive["state"], "INACTIVE");
+    assert!(inactive["lastDeregistrationError"]["message"].as_str().unwrap().contains("500"), "{inactive}");
+    assert_eq!(inactive["registrationData"], json!({"subscriptionId": "sub-123"}), "kept for a manual clean-up");
+
+    // Removing the helpers with null: activation calls nothing.
+    take(&calls);
+    let none = json!({"registration": null, "deregistration": null});
+    let (status, patched) = app.call(Method::PATCH, &webhook_path, Some(none)).await;
+    assert_eq!(status, 200);
+    assert!(patched.get("registration").is_none() && patched.get("deregistration").is_none(), "{patched}");
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+    assert!(take(&calls).is_empty());
+    app.stop().await;
+}
+
+async fn registration_targets_pass_the_outbound_guard_and_validation(app: TestApp) {
+    let create = |name: &str, registration: Value| {
+        json!({"name": name, "provider": "GENERIC",
+            "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}, "registration": registration})
+    };
+    // The metadata service is never a registration target.
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(create("to-metadata", json!({"url": "http://169.254.169.254/latest/meta-data"}))),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let binding = json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "guard-starts"});
+    app.call(Method::POST, &format!("/v1/webhooks/{id}/bindings"), Some(binding)).await;
+    let (status, err) = app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+    assert_eq!((status, err["code"].as_str()), (502, Some("REGISTRATION_FAILED")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("guard"), "{err}");
+
+    // Bad helper definitions name the field.
+    for (registration, field) in [
+        (json!({"url": "ftp://x"}), "registration.url"),
+        (json!({"url": "http://127.0.0.1/x", "auth": {"type": "BEARER", "token": ""}}), "registration.auth.token"),
+        (json!({"url": "http://127.0.0.1/x", "headers": {"bad header": "v"}}), "registration.headers.bad header"),
+        (json!({"url": "http://127.0.0.1/x", "extra": 1}), "registration.extra"),
+    ] {
+        let (status, err) = app.call(Method::POST, "/v1/webhooks", Some(create("bad-helper", registration))).await;
+        assert_eq!(status, 400, "{err}");
+        assert_eq!(err["field"], field, "{err}");
+    }
+    app.stop().await;
+}
+
+fn fast_helpers(config: &mut hookbridge_local::LocalConfig) {
+    config.helper_timeout = Duration::from_secs(1);
+}
+
+mod local {
+    #[tokio::test]
+    async fn registration_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        super::registration_round_trip(hookbridge_tests::TestApp::spawn_in(dir, super::fast_helpers).await).await;
+    }
+
+    #[tokio::test]
+    async fn registration_targets_pass_the_outbound_guard_and_validation() {
+        super::registration_targets_pass_the_outbound_guard_and_validation(hookbridge_tests::TestApp::spawn().await)
+            .await;
+    }
+}
+
+mod aws {
+    #[tokio::test]
+    async fn registration_round_trip() {
+        super::registration_round_trip(hookbridge_tests::TestApp::spawn_aws_with(super::fast_helpers).await).await;
+    }
+
+    #[tokio::test]
+    async fn registration_targets_pass_the_outbound_guard_and_validation() {
+        super::registration_targets_pass_the_outbound_guard_and_validation(
+            hookbridge_tests::TestApp::spawn_aws().await,
+        )
+        .await;
+    }
+}
