@@ -146,7 +146,7 @@ impl ApiError {
 }
 
 /// `a.b[0].c-d`: what a field path looks like (not prose).
-fn is_field_path(s: &str) -> bool {
+pub(crate) fn is_field_path(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-[]${}".contains(&b))
 }
 

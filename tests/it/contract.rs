@@ -13,11 +13,11 @@ use hookbridge::secret::SecretString;
 use hookbridge_tests::unique;
 
 fn location(org: &str) -> Location {
-    Location {
-        org_id: LocationId::parse("orgId", org).unwrap(),
-        workspace_id: LocationId::parse("workspaceId", "ws").unwrap(),
-        app_id: LocationId::parse("appId", "app").unwrap(),
-    }
+    Location::new(
+        LocationId::parse("orgId", org).unwrap(),
+        LocationId::parse("workspaceId", "ws").unwrap(),
+        LocationId::parse("appId", "app").unwrap(),
+    )
 }
 
 fn webhook(name: &str, loc: &Location) -> Webhook {

@@ -17,10 +17,16 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-async fn app_with_fast_retries() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    TestApp::spawn_in(dir, |c| c.retry_schedule = Some(vec![Duration::from_millis(10), Duration::from_millis(10)]))
-        .await
+fn fast_retries(c: &mut hookbridge_local::LocalConfig) {
+    c.retry_schedule = Some(vec![Duration::from_millis(10), Duration::from_millis(10)]);
+}
+
+fn no_retries(c: &mut hookbridge_local::LocalConfig) {
+    c.retry_schedule = Some(vec![]);
+}
+
+fn no_allowed_targets(c: &mut hookbridge_local::LocalConfig) {
+    c.allow_targets = hookbridge::dispatch::AllowList::default();
 }
 
 async fn connector(app: &TestApp, body: Value) -> Value {
@@ -47,9 +53,7 @@ async fn delivery_when_done(app: &TestApp, id: &str) -> Value {
     .await
 }
 
-#[tokio::test]
-async fn every_auth_type_and_signing_scheme_arrives_as_configured() {
-    let app = TestApp::spawn().await;
+async fn every_auth_type_and_signing_scheme_arrives_as_configured(app: TestApp) {
     let rx = TestReceiver::start().await;
     let base = rx.url("");
     let specs = [
@@ -135,9 +139,7 @@ async fn every_auth_type_and_signing_scheme_arrives_as_configured() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_receiver_that_fails_twice_gets_the_event_once_more_with_every_attempt_logged() {
-    let app = app_with_fast_retries().await;
+async fn a_receiver_that_fails_twice_gets_the_event_once_more_with_every_attempt_logged(app: TestApp) {
     let rx = TestReceiver::start().await;
     rx.answer(&[500, 503], 200);
     let c = connector(&app, json!({"name": "flaky sink", "baseUrl": rx.url("/hook")})).await;
@@ -172,9 +174,7 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_more_with_every_attempt
     app.stop().await;
 }
 
-#[tokio::test]
-async fn exhausted_deliveries_fail_to_the_dead_letter_queue_and_410_disables() {
-    let app = app_with_fast_retries().await;
+async fn exhausted_deliveries_fail_to_the_dead_letter_queue_and_410_disables(app: TestApp) {
     let rx = TestReceiver::start().await;
     rx.answer(&[], 500);
     connector(&app, json!({"name": "down sink", "baseUrl": rx.url("/down"), "eventTypes": ["down.*"]})).await;
@@ -205,10 +205,7 @@ async fn exhausted_deliveries_fail_to_the_dead_letter_queue_and_410_disables() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn blocked_targets_are_never_reached() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn_in(dir, |c| c.allow_targets = hookbridge::dispatch::AllowList::default()).await;
+async fn blocked_targets_are_never_reached(app: TestApp) {
     let rx = TestReceiver::start().await;
     let port = rx.addr.port();
     for (name, url) in [
@@ -233,9 +230,7 @@ async fn blocked_targets_are_never_reached() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn immediate_calls_return_the_answer_and_redirects_are_not_followed() {
-    let app = TestApp::spawn().await;
+async fn immediate_calls_return_the_answer_and_redirects_are_not_followed(app: TestApp) {
     let rx = TestReceiver::start().await;
     let c = connector(
         &app,
@@ -263,9 +258,7 @@ async fn immediate_calls_return_the_answer_and_redirects_are_not_followed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn connector_management_validation_and_updates() {
-    let app = TestApp::spawn().await;
+async fn connector_management_validation_and_updates(app: TestApp) {
     let bad = [
         json!({"name": "x1", "baseUrl": "https://example.com"}),
         json!({"name": "bad url", "baseUrl": "ftp://example.com"}),
@@ -308,10 +301,7 @@ async fn connector_management_validation_and_updates() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn templates_rotation_recovery_and_disabling_after_a_failing_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn_in(dir, |c| c.retry_schedule = Some(vec![])).await;
+async fn templates_rotation_recovery_and_disabling_after_a_failing_period(app: TestApp) {
     let rx = TestReceiver::start().await;
 
     // A body template shapes the request from the event.
@@ -430,8 +420,7 @@ async fn templates_rotation_recovery_and_disabling_after_a_failing_period() {
 
 /// A receiver over TLS with a self-signed certificate: refused unless the connector trusts
 /// any certificate (and then flagged insecure).
-#[tokio::test]
-async fn self_signed_receivers_need_trust_any_certificate() {
+async fn self_signed_receivers_need_trust_any_certificate(app: TestApp) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let config = axum_server::tls_rustls::RustlsConfig::from_pem(
         cert.cert.pem().into_bytes(),
@@ -440,7 +429,7 @@ async fn self_signed_receivers_need_trust_any_certificate() {
     .await
     .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let app = axum::Router::new().fallback(move |body: String| {
+    let receiver = axum::Router::new().fallback(move |body: String| {
         let tx = tx.clone();
         async move {
             let _ = tx.send(body);
@@ -450,9 +439,8 @@ async fn self_signed_receivers_need_trust_any_certificate() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = axum_server::from_tcp_rustls(listener, config).unwrap();
-    tokio::spawn(async move { server.serve(app.into_make_service()).await.unwrap() });
+    tokio::spawn(async move { server.serve(receiver.into_make_service()).await.unwrap() });
 
-    let app = TestApp::spawn().await;
     let strict =
         connector(&app, json!({"name": "tls strict", "baseUrl": format!("https://localhost:{}", addr.port())})).await;
     assert_eq!(strict["insecure"], false);
@@ -482,9 +470,7 @@ async fn self_signed_receivers_need_trust_any_certificate() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn audit_batches_reach_batch_connectors_in_one_post() {
-    let app = TestApp::spawn().await;
+async fn audit_batches_reach_batch_connectors_in_one_post(app: TestApp) {
     let rx = TestReceiver::start().await;
     connector(
         &app,
@@ -521,4 +507,34 @@ async fn audit_batches_reach_batch_connectors_in_one_post() {
         assert_eq!(delivery_when_done(&app, id).await["status"], "SUCCEEDED");
     }
     app.stop().await;
+}
+
+mod plain {
+    use super::*;
+    hookbridge_tests::on_both_backends!(
+        self_signed_receivers_need_trust_any_certificate,
+        every_auth_type_and_signing_scheme_arrives_as_configured,
+        immediate_calls_return_the_answer_and_redirects_are_not_followed,
+        connector_management_validation_and_updates,
+        audit_batches_reach_batch_connectors_in_one_post,
+    );
+}
+
+mod with_fast_retries {
+    use super::*;
+    hookbridge_tests::on_both_backends!(with super::fast_retries; a_receiver_that_fails_twice_gets_the_event_once_more_with_every_attempt_logged,
+    exhausted_deliveries_fail_to_the_dead_letter_queue_and_410_disables,
+    );
+}
+
+mod with_no_allowed_targets {
+    use super::*;
+    hookbridge_tests::on_both_backends!(with super::no_allowed_targets; blocked_targets_are_never_reached,
+    );
+}
+
+mod with_no_retries {
+    use super::*;
+    hookbridge_tests::on_both_backends!(with super::no_retries; templates_rotation_recovery_and_disabling_after_a_failing_period,
+    );
 }

@@ -223,3 +223,79 @@ mod aws {
         .await;
     }
 }
+
+/// Projects and branches: names are unique per whole location, and the triggers view
+/// filters down to a project and a branch.
+async fn projects_and_branches_in_the_triggers_view(app: TestApp) {
+    let create = |name: &str, extra: Value| {
+        let mut location = json!({"orgId": "acme", "workspaceId": "main", "appId": "flows"});
+        location.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"name": name, "provider": "GENERIC", "location": location})
+    };
+    for (name, extra) in [
+        ("order-created", json!({})),
+        ("order-created", json!({"projectId": "billing", "branchId": "main"})),
+        ("order-created", json!({"projectId": "billing", "branchId": "dev"})),
+        ("invoice-paid", json!({"projectId": "billing"})),
+    ] {
+        let (status, body) = app.call(Method::POST, "/v1/webhooks", Some(create(name, extra.clone()))).await;
+        assert_eq!(status, 201, "{extra}: {body}");
+    }
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(create("order-created", json!({"projectId": "billing", "branchId": "dev"}))),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("NAME_TAKEN")), "same name, same branch");
+    let (status, err) =
+        app.call(Method::POST, "/v1/webhooks", Some(create("orphan-branch", json!({"branchId": "dev"})))).await;
+    assert_eq!((status, err["field"].as_str()), (400, Some("location.branchId")), "{err}");
+
+    let rows = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (status, page) = app.call(Method::GET, &format!("/v1/triggers?{q}"), None).await;
+            assert_eq!(status, 200, "{page}");
+            let mut names: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let l = &r["location"];
+                    format!(
+                        "{}@{}/{}",
+                        r["eventName"].as_str().unwrap(),
+                        l["projectId"].as_str().unwrap_or("-"),
+                        l["branchId"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    let app_q = "orgId=acme&workspaceId=main&appId=flows";
+    assert_eq!(rows(app_q).await.len(), 4);
+    assert_eq!(
+        rows("orgId=acme&workspaceId=main&appId=flows&projectId=billing").await,
+        ["invoice-paid@billing/-", "order-created@billing/dev", "order-created@billing/main"]
+    );
+    assert_eq!(
+        rows("orgId=acme&workspaceId=main&appId=flows&projectId=billing&branchId=dev").await,
+        ["order-created@billing/dev"]
+    );
+    let (status, err) = app.call(Method::GET, &format!("/v1/triggers?{app_q}&branchId=dev"), None).await;
+    assert_eq!((status, err["field"].as_str()), (400, Some("branchId")), "{err}");
+    let (status, page) =
+        app.call(Method::GET, &format!("/v1/webhooks?{app_q}&projectId=billing&branchId=main"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    app.stop().await;
+}
+
+mod locations {
+    use super::*;
+    hookbridge_tests::on_both_backends!(projects_and_branches_in_the_triggers_view);
+}

@@ -17,9 +17,7 @@ fn whatsapp(text: &str) -> Value {
         "value": {"messages": [{"from": "4915", "type": "text", "text": {"body": text}}]}}]}]})
 }
 
-#[tokio::test]
-async fn two_start_bindings_each_get_every_event() {
-    let app = TestApp::spawn().await;
+async fn two_start_bindings_each_get_every_event(app: TestApp) {
     let id = app.create_webhook("two-starts").await;
     app.bind_and_activate(&id, "onboarding", "onboarding-starts").await;
     let (status, _) = app
@@ -64,9 +62,7 @@ async fn two_start_bindings_each_get_every_event() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn resume_bindings_resume_exactly_the_waiting_instance() {
-    let app = TestApp::spawn().await;
+async fn resume_bindings_resume_exactly_the_waiting_instance(app: TestApp) {
     let id = app.create_webhook("resumes").await;
     let bindings_path = format!("/v1/webhooks/{id}/bindings");
     let bind = |body: Value| app.call(Method::POST, &bindings_path, Some(body));
@@ -172,4 +168,12 @@ async fn resume_bindings_resume_exactly_the_waiting_instance() {
     assert_eq!((status, err["code"].as_str()), (404, Some("WAITER_NOT_FOUND")));
     let (status, _) = post(app, &url, whatsapp("CODE-2")).await;
     assert_eq!(status, 422);
+}
+
+mod plain {
+    use super::*;
+    hookbridge_tests::on_both_backends!(
+        two_start_bindings_each_get_every_event,
+        resume_bindings_resume_exactly_the_waiting_instance,
+    );
 }

@@ -51,6 +51,7 @@ impl TestApp {
         // Fewer pollers: every idle one is a long poll on the emulator.
         config.fanout_workers = 2;
         config.dispatch_workers = 1;
+        config.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
         adjust(&mut config);
         let running = hookbridge_local::start_on(config, aws.backend.clone()).await.expect("runner starts");
         Self::around(running, dir, Some(Box::new(aws)))
@@ -464,15 +465,17 @@ impl hookbridge::ports::Queues for NamespacedQueues {
 }
 
 /// Runs an async test body once per backend: `mod local` on the embedded store and `mod aws`
-/// on the emulator, each test taking a started [`TestApp`].
+/// on the emulator, each test taking a started [`TestApp`]. `with adjust;` first changes the
+/// runner's config (`fn(&mut LocalConfig)`) on both.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    (with $adjust:path; $($name:ident),* $(,)?) => {
         mod local {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::TestApp::spawn().await).await;
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    super::$name($crate::TestApp::spawn_in(dir, $adjust).await).await;
                 }
             )*
         }
@@ -480,9 +483,15 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::TestApp::spawn_aws().await).await;
+                    super::$name($crate::TestApp::spawn_aws_with($adjust).await).await;
                 }
             )*
         }
     };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(with $crate::unchanged; $($name),*);
+    };
 }
+
+/// The config as it is (for [`on_both_backends!`]).
+pub fn unchanged(_: &mut LocalConfig) {}

@@ -70,6 +70,9 @@ pub struct LocalConfig {
     /// `HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`: how long a registration helper has to answer
     /// (default 60).
     pub helper_timeout: Duration,
+    /// Largest process message sent inline; larger ones go by claim check. Local queues have
+    /// no size limit (default: unlimited); on SQS it is SQS's limit.
+    pub max_process_message_bytes: usize,
     pub common: CommonConfig,
 }
 
@@ -98,6 +101,7 @@ impl LocalConfig {
                 .transpose()
                 .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
             disable_after: hookbridge::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", DEFAULT_DISABLE_AFTER)?,
+            max_process_message_bytes: usize::MAX,
             helper_timeout: hookbridge::config::seconds(
                 "HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS",
                 hookbridge::management::HELPER_TIMEOUT,
@@ -121,6 +125,7 @@ impl LocalConfig {
             retry_schedule: None,
             disable_after: DEFAULT_DISABLE_AFTER,
             helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+            max_process_message_bytes: usize::MAX,
             common: CommonConfig {
                 max_body_bytes: 1024 * 1024,
                 cache_ttl: Duration::from_secs(30),
@@ -247,8 +252,11 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
     let fanout = Arc::new(Fanout::new(
         backend.clone(),
         cache,
-        // Local queues have no message size limit: process messages always travel inline.
-        FanoutConfig { max_receives: config.max_receives, max_message_bytes: usize::MAX, ..FanoutConfig::default() },
+        FanoutConfig {
+            max_receives: config.max_receives,
+            max_message_bytes: config.max_process_message_bytes,
+            ..FanoutConfig::default()
+        },
     ));
     let poll = PollConfig { visibility: config.visibility, ..PollConfig::default() };
     for _ in 0..config.fanout_workers.max(1) {

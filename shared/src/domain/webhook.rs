@@ -126,7 +126,8 @@ pub enum WebhookState {
     Active,
 }
 
-/// Where a webhook belongs: organisation, workspace and app (all part of its URL).
+/// Where a webhook belongs: organisation, workspace and app (all part of its URL), and
+/// optionally a project and a branch within the app. Names are unique per whole location.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Location {
@@ -136,6 +137,41 @@ pub struct Location {
     pub workspace_id: LocationId,
     #[serde(deserialize_with = "app")]
     pub app_id: LocationId,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "project")]
+    pub project_id: Option<LocationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "branch")]
+    pub branch_id: Option<LocationId>,
+}
+
+impl Location {
+    pub fn new(org_id: LocationId, workspace_id: LocationId, app_id: LocationId) -> Self {
+        Self { org_id, workspace_id, app_id, project_id: None, branch_id: None }
+    }
+
+    /// What a name is unique within below the app: empty, or `@p=<project>[@b=<branch>]`
+    /// (`@` and `=` occur in neither ids nor names, so keys cannot collide).
+    pub fn name_scope(&self) -> String {
+        let mut scope = String::new();
+        if let Some(p) = &self.project_id {
+            scope.push_str("@p=");
+            scope.push_str(p.as_str());
+        }
+        if let Some(b) = &self.branch_id {
+            scope.push_str("@b=");
+            scope.push_str(b.as_str());
+        }
+        scope
+    }
+
+    /// Whether this webhook location lies within a filter: same app, and the same project
+    /// and branch where the filter names them.
+    pub fn within(&self, filter: &Location) -> bool {
+        self.org_id == filter.org_id
+            && self.workspace_id == filter.workspace_id
+            && self.app_id == filter.app_id
+            && filter.project_id.as_ref().is_none_or(|p| self.project_id.as_ref() == Some(p))
+            && filter.branch_id.as_ref().is_none_or(|b| self.branch_id.as_ref() == Some(b))
+    }
 }
 
 fn org<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
@@ -146,6 +182,12 @@ fn workspace<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
 }
 fn app<'de, D: Deserializer<'de>>(d: D) -> Result<LocationId, D::Error> {
     LocationId::parse("location.appId", &String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+fn project<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LocationId>, D::Error> {
+    LocationId::parse("location.projectId", &String::deserialize(d)?).map(Some).map_err(serde::de::Error::custom)
+}
+fn branch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LocationId>, D::Error> {
+    LocationId::parse("location.branchId", &String::deserialize(d)?).map(Some).map_err(serde::de::Error::custom)
 }
 
 /// A registered webhook. Its credentials are not here: they live in the secret store

@@ -19,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .map_err(|_| ApiError::bad_request("INVALID_REQUEST_BODY", "the request body could not be read"))?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| located("INVALID_REQUEST_BODY", e.path(), e.inner()))?;
+            .map_err(|e| located("INVALID_REQUEST_BODY", e.path().to_string(), e.inner()))?;
         de.end().map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))?;
         Ok(ApiJson(value))
     }
@@ -34,25 +34,38 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
     async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| located("INVALID_QUERY", e.path(), e.inner()))
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| located("INVALID_QUERY", e.path().to_string(), e.inner()))
     }
 }
 
-fn located(code: &'static str, path: &serde_path_to_error::Path, inner: &impl std::fmt::Display) -> ApiError {
+fn located(code: &'static str, path: String, inner: &impl std::fmt::Display) -> ApiError {
     let message = inner.to_string();
-    let mut field = path.to_string();
+    let mut field = path;
     if field == "." {
         field.clear();
     }
     // A missing field is reported at its parent: name the field itself.
-    let named = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
-    if let Some(name) = named {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    if let Some(name) = missing {
         field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+    }
+    // Our value checks say `field: what is wrong`; inside a tagged enum (buffered by serde)
+    // that is the only place the field is named.
+    let (named, reason) = match message.split_once(": ") {
+        Some((p, rest)) if crate::error::is_field_path(p) => (Some(p), rest),
+        _ => (None, message.as_str()),
+    };
+    if field.is_empty()
+        && let Some(p) = named
+    {
+        field = p.to_owned();
     }
     if field.is_empty() {
         ApiError::bad_request(code, message)
     } else {
-        ApiError::bad_request(code, format!("{field}: {message}")).at(field)
+        ApiError::bad_request(code, format!("{field}: {reason}")).at(field)
     }
 }
 
@@ -80,7 +93,7 @@ mod tests {
     fn field_of(json: &str) -> Option<String> {
         let mut de = serde_json::Deserializer::from_str(json);
         let e = serde_path_to_error::deserialize::<_, Outer>(&mut de).unwrap_err();
-        located("INVALID_REQUEST_BODY", e.path(), e.inner()).field().map(str::to_owned)
+        located("INVALID_REQUEST_BODY", e.path().to_string(), e.inner()).field().map(str::to_owned)
     }
 
     #[test]
@@ -91,5 +104,8 @@ mod tests {
         assert_eq!(field_of(r#"{"name":"a","location":{"orgId":"o"},"tags":[1,"x"]}"#).as_deref(), Some("tags[1]"));
         assert_eq!(field_of(r#"{"location":{"orgId":"o"}}"#).as_deref(), Some("name"));
         assert_eq!(field_of(r#"[]"#), None);
+        // A value check's own field name counts when serde lost the path.
+        let e = located("X", ".".into(), &"queue: must be a name");
+        assert_eq!((e.field(), e.to_string().as_str()), (Some("queue"), "queue: must be a name"));
     }
 }

@@ -65,9 +65,7 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
             "WEBHOOK_META_SECRETS_REQUIRED",
             "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
         )),
-        (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => {
-            g.validate().map_err(ApiError::validation)
-        }
+        (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => g.validate().map_err(ApiError::validation),
         (Provider::GenericHmac, _) => {
             Err(ApiError::invalid("providerSecret", "GENERIC_HMAC needs {\"secret\", \"header\", ...} (see the docs)"))
         }
@@ -158,19 +156,41 @@ struct ListQuery {
     org_id: Option<String>,
     workspace_id: Option<String>,
     app_id: Option<String>,
+    project_id: Option<String>,
+    branch_id: Option<String>,
 }
 
-/// A location filter from query parameters: all three or none.
-fn location_filter(org: Option<String>, ws: Option<String>, app: Option<String>) -> Result<Option<Location>, ApiError> {
-    match (org, ws, app) {
-        (None, None, None) => Ok(None),
-        (Some(o), Some(w), Some(a)) => Ok(Some(Location {
-            org_id: LocationId::parse("orgId", &o)?,
-            workspace_id: LocationId::parse("workspaceId", &w)?,
-            app_id: LocationId::parse("appId", &a)?,
-        })),
-        _ => Err(ApiError::validation("filter by location with all of orgId, workspaceId and appId")),
+/// A location filter from query parameters: org, workspace and app together (or none), and
+/// optionally a project and, within it, a branch. Storage filters by app; project and branch
+/// are applied to each page (like the state filter).
+fn location_filter(
+    org: Option<String>,
+    ws: Option<String>,
+    app: Option<String>,
+    project: Option<String>,
+    branch: Option<String>,
+) -> Result<Option<Location>, ApiError> {
+    let mut location = match (org, ws, app) {
+        (None, None, None) if project.is_none() && branch.is_none() => return Ok(None),
+        (Some(o), Some(w), Some(a)) => Location::new(
+            LocationId::parse("orgId", &o)?,
+            LocationId::parse("workspaceId", &w)?,
+            LocationId::parse("appId", &a)?,
+        ),
+        _ => return Err(ApiError::validation("filter by location with all of orgId, workspaceId and appId")),
+    };
+    location.project_id = project.map(|p| LocationId::parse("projectId", &p)).transpose()?;
+    location.branch_id = branch.map(|b| LocationId::parse("branchId", &b)).transpose()?;
+    check_location(&location, "")?;
+    Ok(Some(location))
+}
+
+/// A branch lies within a project.
+fn check_location(l: &Location, at: &str) -> Result<(), ApiError> {
+    if l.branch_id.is_some() && l.project_id.is_none() {
+        return Err(ApiError::invalid(format!("{at}branchId"), format!("needs {at}projectId")));
     }
+    Ok(())
 }
 
 fn parse_id(id: &str) -> Result<WebhookId, ApiError> {
@@ -192,6 +212,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     let provider_secret = super::params::resolve(&st, req.provider_secret).await?;
     validate_provider_secret(req.provider, &provider_secret)?;
+    check_location(&req.location, "location.")?;
     let now = st.backend.clock.now();
     let (registration, registration_credential) = match req.registration {
         Some(h) => h.split("registration").map(|(e, c)| (Some(e), c))?,
@@ -235,10 +256,11 @@ async fn create(
 }
 
 async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListPage<WebhookView>>, ApiError> {
-    let location = location_filter(q.org_id, q.workspace_id, q.app_id)?;
+    let location = location_filter(q.org_id, q.workspace_id, q.app_id, q.project_id, q.branch_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
     let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
-    Ok(Json(ListPage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next }))
+    let items = page.items.into_iter().filter(|w| location.as_ref().is_none_or(|l| w.location.within(l)));
+    Ok(Json(ListPage { items: items.map(Into::into).collect(), next_cursor: page.next }))
 }
 
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
@@ -598,6 +620,8 @@ struct TriggersQuery {
     org_id: Option<String>,
     workspace_id: Option<String>,
     app_id: Option<String>,
+    project_id: Option<String>,
+    branch_id: Option<String>,
     state: Option<WebhookState>,
 }
 
@@ -618,11 +642,13 @@ struct TriggerRow {
 
 /// The Manage Triggers view: one row per webhook, filtered by location and state.
 async fn triggers(State(st): St, ApiQuery(q): ApiQuery<TriggersQuery>) -> Result<Json<ListPage<TriggerRow>>, ApiError> {
-    let location = location_filter(q.org_id, q.workspace_id, q.app_id)?;
+    let location = location_filter(q.org_id, q.workspace_id, q.app_id, q.project_id, q.branch_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
     let page = st.backend.registry.list_webhooks(location.as_ref(), page).await?;
     let mut items = Vec::with_capacity(page.items.len());
-    for w in page.items.into_iter().filter(|w| q.state.is_none_or(|s| s == w.state)) {
+    let wanted =
+        |w: &Webhook| q.state.is_none_or(|s| s == w.state) && location.as_ref().is_none_or(|l| w.location.within(l));
+    for w in page.items.into_iter().filter(wanted) {
         let bindings = st.backend.registry.list_bindings(&w.id).await?;
         items.push(TriggerRow {
             webhook_id: w.id,

@@ -55,7 +55,7 @@ fn location_key(l: &Location) -> String {
 
 fn name_pk(w: &Webhook) -> String {
     let l = &w.location;
-    format!("NAME#{}#{}#{}#{}", l.org_id, l.workspace_id, l.app_id, w.name.as_str())
+    format!("NAME#{}#{}#{}#{}{}", l.org_id, l.workspace_id, l.app_id, w.name.as_str(), l.name_scope())
 }
 
 fn webhook_item(w: &Webhook) -> Result<Item, StoreError> {

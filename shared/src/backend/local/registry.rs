@@ -50,11 +50,17 @@ fn paged<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -
     Page { items, next }
 }
 
+fn name_key(w: &Webhook) -> String {
+    format!("{}{}", w.name.as_str(), w.location.name_scope())
+}
+
 #[async_trait]
 impl Registry for LocalRegistry {
     async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         let doc = to_json(w)?;
-        let (id, l, name, version) = (w.id.to_string(), w.location.clone(), w.name.as_str().to_owned(), w.version);
+        // The name column holds the name with its scope below the app (project, branch), so
+        // the table's UNIQUE (org, workspace, app, name) covers the whole location.
+        let (id, l, name, version) = (w.id.to_string(), w.location.clone(), name_key(w), w.version);
         self.db
             .write(move |c| {
                 let exists: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = ?1)", [&id], |r| r.get(0))?;
@@ -107,7 +113,7 @@ impl Registry for LocalRegistry {
 
     async fn update_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         let doc = to_json(w)?;
-        let (id, name, version) = (w.id.to_string(), w.name.as_str().to_owned(), w.version as i64);
+        let (id, name, version) = (w.id.to_string(), name_key(w), w.version as i64);
         self.db
             .write(move |c| {
                 let n = c
