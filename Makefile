@@ -19,7 +19,7 @@ help: ## list the targets
 run: ## start every function in one process on the embedded store (127.0.0.1:3000)
 	cargo run --release -p hookbridge-local
 
-test: $(VENV)/.moto ## every test, the AWS backend against a local moto server
+test: $(VENV)/.testtools ## every test, the AWS backend against a local moto server
 	./infra/with-moto.sh $(MAKE) --no-print-directory test-rust
 
 test-rust:
@@ -65,8 +65,9 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.moto: $(VENV)/bin/python
-	$(PIP) install --quiet 'moto[server]>=5,<6'
+# moto serves the AWS APIs; openapi-spec-validator checks the generated OpenAPI document.
+$(VENV)/.testtools: $(VENV)/bin/python
+	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8'
 	@touch $@
 
 $(VENV)/.lint: $(VENV)/bin/python
@@ -76,7 +77,7 @@ $(VENV)/.lint: $(VENV)/bin/python
 tools-lambda: $(VENV)/bin/python
 	@test -x $(VENV)/bin/cargo-lambda || $(PIP) install --quiet cargo-lambda ziglang
 
-tools: $(VENV)/.moto $(VENV)/.lint tools-lambda ## install every helper tool into .venv
+tools: $(VENV)/.testtools $(VENV)/.lint tools-lambda ## install every helper tool into .venv
 
 clean:
 	cargo clean

@@ -25,6 +25,8 @@ PY
 done
 
 export HOOKBRIDGE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+# The OpenAPI test validates the generated document with it.
+export HOOKBRIDGE_OPENAPI_VALIDATOR="$venv/bin/openapi-spec-validator"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 echo "moto server on $HOOKBRIDGE_TEST_AWS_ENDPOINT"
 "$@"

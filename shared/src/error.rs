@@ -45,14 +45,129 @@ impl StoreError {
     }
 }
 
+/// Defines [`ErrorCode`] from one list: each code with its HTTP status and meaning, so the
+/// status always follows from the code and the OpenAPI document lists every code.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $code:ident = $status:literal;)+) => {
+        /// Every `code` an error body can carry. Stable: clients may match on them.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $code,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$code),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$code => stringify!($code)),+ }
+            }
+
+            /// The HTTP status that carries this code.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$code => StatusCode::from_u16($status).expect("valid status")),+ }
+            }
+
+            /// When it is answered.
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$code => concat!($($doc),+).trim_ascii()),+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A request body is not the JSON the endpoint takes (shape, types, unknown fields).
+    INVALID_REQUEST_BODY = 400;
+    /// A query parameter is malformed or unknown.
+    INVALID_QUERY = 400;
+    /// A value is well-formed but not acceptable (`field` names it).
+    VALIDATION_FAILED = 400;
+    /// A page cursor was not one this API handed out.
+    INVALID_CURSOR = 400;
+    /// Ingress: the body was declared JSON but is not valid JSON.
+    INVALID_JSON = 400;
+    /// Ingress: the request body could not be read.
+    BODY_UNREADABLE = 400;
+    /// Ingress: the URL names another provider than the webhook's.
+    PROVIDER_MISMATCH = 400;
+    /// Ingress: a handshake request lacks what the provider always sends.
+    HANDSHAKE_INVALID = 400;
+    /// A webhook's provider cannot change once saved.
+    PROVIDER_IMMUTABLE = 400;
+    /// META webhooks need both `verifyToken` and `appSecret`.
+    WEBHOOK_META_SECRETS_REQUIRED = 400;
+    /// A `${configParam.name}` reference names no saved parameter.
+    CONFIG_PARAM_NOT_FOUND = 400;
+    /// An outbound event is not valid (id, type, time or data).
+    INVALID_EVENT = 400;
+    /// Management: the admin bearer token is missing or wrong.
+    UNAUTHORIZED = 401;
+    /// Ingress: the `apiKey` query parameter is missing or wrong.
+    API_KEY_INVALID = 401;
+    /// Ingress: the provider's signature (or token, or timestamp) did not verify. The
+    /// message never says which part was wrong.
+    SIGNATURE_INVALID = 401;
+    /// Ingress: Meta's GET handshake carried the wrong verify token.
+    VERIFY_TOKEN_MISMATCH = 403;
+    /// No such route.
+    NOT_FOUND = 404;
+    /// No such webhook (or, at the ingress, none active at this URL).
+    WEBHOOK_NOT_FOUND = 404;
+    /// No such binding on this webhook.
+    BINDING_NOT_FOUND = 404;
+    /// No such waiting instance.
+    WAITER_NOT_FOUND = 404;
+    /// No such connector.
+    CONNECTOR_NOT_FOUND = 404;
+    /// No such delivery.
+    DELIVERY_NOT_FOUND = 404;
+    /// No such failed trigger.
+    FAILED_TRIGGER_NOT_FOUND = 404;
+    /// The connector signs nothing, so it has no signing secret.
+    SIGNING_NOT_CONFIGURED = 404;
+    /// The path exists but not with this method.
+    METHOD_NOT_ALLOWED = 405;
+    /// The name is used by another webhook in this location (or another connector).
+    NAME_TAKEN = 409;
+    /// It exists already.
+    ALREADY_EXISTS = 409;
+    /// The resource changed since it was read; read it again and retry.
+    CONCURRENT_UPDATE = 409;
+    /// Activation needs at least one binding.
+    NO_BINDINGS = 409;
+    /// An active webhook cannot be deleted; deactivate it first.
+    WEBHOOK_ACTIVE = 409;
+    /// All bindings of a webhook start processes, or all resume them.
+    TRIGGER_TYPE_MISMATCH = 409;
+    /// Another instance already waits for this correlation value at this binding.
+    CORRELATION_VALUE_TAKEN = 409;
+    /// A request with this Idempotency-Key is still being answered.
+    IDEMPOTENCY_IN_PROGRESS = 409;
+    /// The stored event of a failed trigger has expired and cannot be replayed.
+    EVENT_EXPIRED = 410;
+    /// Ingress: the body is larger than the limit (1 MiB by default).
+    PAYLOAD_TOO_LARGE = 413;
+    /// Ingress (resume webhooks): no binding's correlation path resolves in the payload.
+    CORRELATION_KEY_UNRESOLVED = 422;
+    /// Ingress (resume webhooks): no instance waits for the event's correlation value.
+    NO_WAITING_INSTANCE = 422;
+    /// Unexpected failure (logged with its cause).
+    INTERNAL_ERROR = 500;
+    /// A registration helper failed, refused or did not answer in time; the webhook stays
+    /// inactive.
+    REGISTRATION_FAILED = 502;
+    /// A backing service is unavailable; retry (`Retry-After` is set).
+    SERVICE_UNAVAILABLE = 503;
+}
+
 /// An error answered over HTTP. 4xx carry a stable code and a message safe to show; 5xx
 /// log their cause here and answer a generic body.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
     Client {
-        status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         /// The offending field's path in the request (`location.orgId`, `headers.x-a`).
         field: Option<String>,
@@ -72,16 +187,16 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Client { status, code, message: message.into(), field: None }
+    /// A client error: its status follows from the code.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Client { code, message: message.into(), field: None }
     }
 
     /// 400 `VALIDATION_FAILED` about one field: the body names its path.
     pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
         let field = field.into();
         ApiError::Client {
-            status: StatusCode::BAD_REQUEST,
-            code: "VALIDATION_FAILED",
+            code: ErrorCode::VALIDATION_FAILED,
             message: format!("{field}: {message}"),
             field: Some(field),
         }
@@ -92,7 +207,7 @@ impl ApiError {
         let message = message.into();
         match message.split_once(": ") {
             Some((path, rest)) if is_field_path(path) => Self::invalid(path, rest),
-            _ => Self::bad_request("VALIDATION_FAILED", message),
+            _ => Self::new(ErrorCode::VALIDATION_FAILED, message),
         }
     }
 
@@ -112,36 +227,20 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::client(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::client(StatusCode::NOT_FOUND, code, message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::client(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::client(StatusCode::CONFLICT, code, message)
-    }
-
     pub fn status(&self) -> StatusCode {
+        self.error_code().status()
+    }
+
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::Client { status, .. } => *status,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Client { code, .. } => *code,
+            ApiError::Unavailable(_) => ErrorCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => ErrorCode::INTERNAL_ERROR,
         }
     }
 
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Client { code, .. } => code,
-            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-            ApiError::Internal(_) => "INTERNAL_ERROR",
-        }
+        self.error_code().as_str()
     }
 }
 
@@ -155,9 +254,9 @@ pub(crate) fn is_field_path(s: &str) -> bool {
 pub fn with_json_fallbacks(router: axum::Router) -> axum::Router {
     router
         .method_not_allowed_fallback(|| async {
-            ApiError::client(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this method is not allowed here")
+            ApiError::new(ErrorCode::METHOD_NOT_ALLOWED, "this method is not allowed here")
         })
-        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+        .fallback(|| async { ApiError::new(ErrorCode::NOT_FOUND, "no such route") })
 }
 
 impl From<ParseError> for ApiError {
@@ -169,15 +268,17 @@ impl From<ParseError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::not_found("NOT_FOUND", "not found"),
+            StoreError::NotFound => ApiError::new(ErrorCode::NOT_FOUND, "not found"),
             StoreError::Conflict(Conflict::VersionMismatch) => {
-                ApiError::conflict("CONCURRENT_UPDATE", "the resource changed meanwhile; read it again and retry")
+                ApiError::new(ErrorCode::CONCURRENT_UPDATE, "the resource changed meanwhile; read it again and retry")
             }
             StoreError::Conflict(Conflict::NameTaken) => {
-                ApiError::conflict("NAME_TAKEN", "the name is already used in this location")
+                ApiError::new(ErrorCode::NAME_TAKEN, "the name is already used in this location")
             }
-            StoreError::Conflict(Conflict::AlreadyExists) => ApiError::conflict("ALREADY_EXISTS", "it exists already"),
-            StoreError::InvalidCursor => ApiError::bad_request("INVALID_CURSOR", "the page cursor is not valid"),
+            StoreError::Conflict(Conflict::AlreadyExists) => {
+                ApiError::new(ErrorCode::ALREADY_EXISTS, "it exists already")
+            }
+            StoreError::InvalidCursor => ApiError::new(ErrorCode::INVALID_CURSOR, "the page cursor is not valid"),
             other => ApiError::Unavailable(other),
         }
     }
@@ -219,7 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn client_errors_keep_code_and_message() {
-        let (s, v) = body_of(ApiError::conflict("NO_BINDINGS", "bind first")).await;
+        let (s, v) = body_of(ApiError::new(ErrorCode::NO_BINDINGS, "bind first")).await;
         assert_eq!(s, StatusCode::CONFLICT);
         assert_eq!(v, serde_json::json!({"code":"NO_BINDINGS","message":"bind first"}));
     }

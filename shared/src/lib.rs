@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod management;
 pub mod messages;
 pub mod metrics;
+pub mod openapi;
 pub mod ports;
 pub mod providers;
 pub mod public_url;

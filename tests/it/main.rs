@@ -7,5 +7,6 @@ mod dispatch_sources;
 mod e2e;
 mod fanout;
 mod management;
+mod openapi;
 mod providers;
 mod resume;

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use hookbridge::dispatch::IntakeError;
 use hookbridge::domain::QueueRef;
 use hookbridge::domain::{DeliveryId, OutboundEvent};
-use hookbridge::error::ApiError;
+use hookbridge::error::{ApiError, ErrorCode};
 use hookbridge::management::{ApiJson, ApiQuery, ManagementState, require_admin};
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +84,7 @@ async fn events(
 ) -> Result<(http::StatusCode, Json<Accepted>), ApiError> {
     match st.dispatcher.intake(&batch.events).await {
         Ok(deliveries) => Ok((http::StatusCode::ACCEPTED, Json(Accepted { deliveries }))),
-        Err(IntakeError::Invalid(m)) => Err(ApiError::bad_request("INVALID_EVENT", m)),
+        Err(IntakeError::Invalid(m)) => Err(ApiError::new(ErrorCode::INVALID_EVENT, m)),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
 }

@@ -96,7 +96,7 @@ pub enum IntakeError {
 }
 
 /// A call's outcome as the caller of an immediate invocation sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImmediateResult {
     pub delivery_id: DeliveryId,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::{BindingId, JsonPath, ParseError, QueueRef, WebhookId};
 
 /// The process engine's id of a process definition (opaque to hookbridge).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ProcessDefinitionId(String);
 
@@ -37,17 +37,21 @@ impl<'de> Deserialize<'de> for ProcessDefinitionId {
 
 /// What a webhook's events do to a process. Tagged by `type` so new kinds
 /// (`RESUME_PROCESS`) are added as variants without changing stored items.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Fields are renamed per variant (not `rename_all_fields`) so the OpenAPI schema shows
+// them as they are sent.
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
 pub enum BindingKind {
     /// Every accepted event starts a new instance of the process.
+    #[serde(rename_all = "camelCase")]
     StartProcess {
         process_definition_id: ProcessDefinitionId,
         /// The process starter's queue (a local queue name, or an SQS queue URL).
         queue: QueueRef,
     },
     /// An event resumes the waiting instance whose correlation value equals the value at
-    /// `webhook_correlation_key` in the payload.
+    /// `webhookCorrelationKey` in the payload.
+    #[serde(rename_all = "camelCase")]
     ResumeProcess {
         /// The catch event (in the process definition) that waits for this webhook.
         catch_event_id: ProcessDefinitionId,
@@ -61,7 +65,7 @@ pub enum BindingKind {
 }
 
 /// Whether a webhook starts processes or resumes them: all its bindings are of one type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TriggerType {
     StartProcess,
@@ -85,7 +89,7 @@ impl BindingKind {
 
 /// A process instance waiting at a resume binding for an event whose correlation value
 /// equals `correlation_value`. Consumed by the event that resumes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiter {
     pub webhook_id: WebhookId,
@@ -95,7 +99,7 @@ pub struct Waiter {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub id: BindingId,

@@ -11,7 +11,7 @@ use super::{ConnectorId, DeliveryId, ParseError};
 use crate::secret::SecretString;
 
 /// A connector's unique name: 3 to 100 letters, digits, spaces or `[ ] ( ) . _ -`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ConnectorName(String);
 
@@ -42,7 +42,7 @@ impl<'de> Deserialize<'de> for ConnectorName {
 }
 
 /// An endpoint's base URL: absolute, `http` or `https` only, no credentials in it.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct EndpointUrl(String);
 
@@ -82,7 +82,7 @@ impl<'de> Deserialize<'de> for EndpointUrl {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     #[default]
@@ -91,7 +91,7 @@ pub enum HttpMethod {
     Patch,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum KeyPlacement {
     #[default]
@@ -100,7 +100,7 @@ pub enum KeyPlacement {
 }
 
 /// How a connector authenticates, without its secret parts (those are in the secret store).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum ConnectorAuth {
     #[default]
@@ -151,7 +151,7 @@ impl ConnectorSecrets {
 }
 
 /// How outgoing requests are signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SigningScheme {
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`; `whsec_` secret.
@@ -164,7 +164,7 @@ pub enum SigningScheme {
 }
 
 /// Delays between attempts, in seconds; an attempt past the last entry is not made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryPolicy {
     pub schedule_secs: Vec<u64>,
@@ -257,7 +257,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// An event for connectors: audit entries, process steps, anything with a type.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboundEvent {
     pub id: String,
@@ -282,7 +282,7 @@ impl OutboundEvent {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     Pending,
@@ -291,7 +291,7 @@ pub enum DeliveryStatus {
 }
 
 /// One try of a delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAttempt {
     pub at: DateTime<Utc>,
@@ -303,7 +303,7 @@ pub struct DeliveryAttempt {
 }
 
 /// One event's delivery to one connector, with every attempt.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
     pub id: DeliveryId,

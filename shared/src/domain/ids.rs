@@ -9,7 +9,7 @@ use super::ParseError;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -93,7 +93,7 @@ impl DeliveryId {
 
 /// An organisation, workspace or app id given by the caller. They are URL path segments,
 /// so only unreserved URL characters are allowed.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct LocationId(String);
 
@@ -134,7 +134,7 @@ impl<'de> Deserialize<'de> for LocationId {
 
 /// Where a message goes: an SQS queue URL in AWS, or a queue name. Both backends accept
 /// both forms: the queue's name is the URL's last path segment.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct QueueRef(String);
 

@@ -135,6 +135,19 @@ pub fn correlation_text(v: &Value) -> Option<String> {
     }
 }
 
+/// In the API a path is its text (`$.a.b[0]`).
+impl utoipa::PartialSchema for JsonPath {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A path into the payload: `$`, then `.name` or `[index]` steps"))
+            .examples([serde_json::json!("$.data.order.id")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JsonPath {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use super::{EventId, FailedTriggerId, LocationId, ParseError, WebhookId};
 use crate::secret::SecretString;
 
 /// A webhook's display name: 3 to 50 letters, digits, spaces excluded, and `[ ] ( ) . _ -`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct WebhookName(String);
 
@@ -46,7 +46,7 @@ impl<'de> Deserialize<'de> for WebhookName {
 
 /// Who calls the webhook, and so how its requests are authenticated. Fixed once saved.
 /// How each one verifies is data in `providers::scheme`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Provider {
     /// Any system that can POST: the API key in the URL is the only credential.
@@ -117,7 +117,7 @@ impl Provider {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WebhookState {
     /// Saved but not receiving: the ingress answers 404.
@@ -128,7 +128,7 @@ pub enum WebhookState {
 
 /// Where a webhook belongs: organisation, workspace and app (all part of its URL), and
 /// optionally a project and a branch within the app. Names are unique per whole location.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Location {
     #[serde(deserialize_with = "org")]
@@ -237,7 +237,7 @@ impl Helpers {
 }
 
 /// An endpoint hookbridge calls, with its auth (the credential is in the webhook's secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelperEndpoint {
     pub url: super::EndpointUrl,
@@ -249,7 +249,7 @@ pub struct HelperEndpoint {
     pub options: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelperFailure {
     pub at: DateTime<Utc>,
@@ -340,7 +340,7 @@ impl WebhookSecrets {
 
 /// An event that passed authentication but could not start its processes: kept so an
 /// operator can see why and replay it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedTrigger {
     pub id: FailedTriggerId,

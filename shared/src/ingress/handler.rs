@@ -14,7 +14,7 @@ use crate::domain::{
     EventEnvelope, EventId, FailedTrigger, FailedTriggerId, Headers, Provider, WebhookId, WebhookMessage, WebhookState,
     payload_from_body,
 };
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
 use crate::metrics::AuthFailures;
 use crate::ports::{Backend, Claim, OutgoingMessage, QueueRefs};
@@ -61,7 +61,7 @@ struct KeyQuery {
     api_key: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Accepted {
     event_id: EventId,
@@ -71,13 +71,37 @@ pub(super) struct Accepted {
 }
 
 fn unknown_webhook() -> ApiError {
-    ApiError::not_found("WEBHOOK_NOT_FOUND", "no active webhook at this URL")
+    ApiError::new(ErrorCode::WEBHOOK_NOT_FOUND, "no active webhook at this URL")
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("the body exceeds {limit} bytes"))
+    ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE, format!("the body exceeds {limit} bytes"))
 }
 
+/// Receive a provider's call
+///
+/// Checks the API key, verifies the provider's signature over the raw body, answers the
+/// provider's handshake, deduplicates its retries, and queues the event durably before
+/// answering 200.
+#[utoipa::path(post, operation_id = "receiveEvent", path = "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}", tag = "ingress",
+    params(
+        ("provider" = String, Path, description = "The provider's name in lower case with `-` for `_` (`standard-webhooks`)"),
+        ("org_id" = String, Path), ("workspace_id" = String, Path), ("app_id" = String, Path),
+        ("webhook_id" = String, Path),
+        ("apiKey" = String, Query, description = "The webhook's API key (part of its URL)"),
+    ),
+    request_body(content = String, content_type = "*/*",
+        description = "Any body up to 1 MiB (JSON, form-encoded, text); signatures cover the exact bytes"),
+    security(()),
+    responses(
+        (status = 200, description = "Queued durably (`duplicate` for a provider's retry); or a handshake's answer", body = Accepted),
+        (status = 204, description = "Discord's webhook-events PING"),
+        (status = 400, description = "`INVALID_JSON`, `BODY_UNREADABLE`, `PROVIDER_MISMATCH`", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "`API_KEY_INVALID`, `SIGNATURE_INVALID`", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND` (unknown, inactive, or another location)", body = crate::openapi::ErrorSchema),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::openapi::ErrorSchema),
+        (status = 422, description = "`CORRELATION_KEY_UNRESOLVED`, `NO_WAITING_INSTANCE` (resume webhooks)", body = crate::openapi::ErrorSchema),
+    ))]
 pub(super) async fn receive(
     State(st): State<Arc<IngressState>>,
     Path(p): Path<IngressPath>,
@@ -122,7 +146,7 @@ pub(super) async fn receive(
         // Counted, and at debug level detailed (never the secret).
         AUTH_FAILURES.record("signature");
         tracing::debug!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
-        return Err(ApiError::unauthorized("SIGNATURE_INVALID", "the request signature could not be verified"));
+        return Err(ApiError::new(ErrorCode::SIGNATURE_INVALID, "the request signature could not be verified"));
     }
     // Handshakes are answered after the signature passed, and start nothing.
     if let Some(answer) = signed_handshake(provider, &parts.headers, &body, keys.first().copied()) {
@@ -130,7 +154,7 @@ pub(super) async fn receive(
     }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let payload =
-        payload_from_body(content_type, &body).map_err(|e| ApiError::bad_request("INVALID_JSON", e.to_string()))?;
+        payload_from_body(content_type, &body).map_err(|e| ApiError::new(ErrorCode::INVALID_JSON, e.to_string()))?;
 
     let event_id = EventId::generate();
     // A provider's retry of a delivery we already accepted gets the original event id and
@@ -191,7 +215,7 @@ async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Reg
         return Err(unknown_webhook());
     }
     if provider != w.provider {
-        return Err(ApiError::bad_request("PROVIDER_MISMATCH", "the URL names another provider than the webhook's"));
+        return Err(ApiError::new(ErrorCode::PROVIDER_MISMATCH, "the URL names another provider than the webhook's"));
     }
     Ok((provider, reg))
 }
@@ -202,7 +226,7 @@ fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
         Ok(())
     } else {
         AUTH_FAILURES.record("api_key");
-        Err(ApiError::unauthorized("API_KEY_INVALID", "missing or invalid API key"))
+        Err(ApiError::new(ErrorCode::API_KEY_INVALID, "missing or invalid API key"))
     }
 }
 
@@ -292,8 +316,27 @@ struct MetaHandshake {
     verify_token: Option<String>,
 }
 
-/// `GET` on a webhook URL: Meta's subscription handshake (echo `hub.challenge` when
-/// `hub.verify_token` matches, 403 otherwise). Other providers have no GET handshake.
+/// Answer a provider's GET handshake
+///
+/// Meta's subscription handshake (echo `hub.challenge` as text when `hub.verify_token`
+/// matches, 403 otherwise) and Okta's one-time verification (`{"verification": ...}` from
+/// `X-Okta-Verification-Challenge`). Other providers have no GET handshake (405).
+#[utoipa::path(get, operation_id = "answerHandshake", path = "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}", tag = "ingress",
+    params(
+        ("provider" = String, Path, description = "The provider's name in lower case with `-` for `_` (`standard-webhooks`)"),
+        ("org_id" = String, Path), ("workspace_id" = String, Path), ("app_id" = String, Path),
+        ("webhook_id" = String, Path),
+        ("apiKey" = String, Query, description = "The webhook's API key (part of its URL)"),
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "The challenge (text for Meta, JSON for Okta)", body = String),
+        (status = 400, description = "`HANDSHAKE_INVALID`, `PROVIDER_MISMATCH`", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "`API_KEY_INVALID`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`VERIFY_TOKEN_MISMATCH`", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = crate::openapi::ErrorSchema),
+        (status = 405, description = "`METHOD_NOT_ALLOWED`: this provider has no GET handshake", body = crate::openapi::ErrorSchema),
+    ))]
 pub(super) async fn handshake(
     State(st): State<Arc<IngressState>>,
     Path(p): Path<IngressPath>,
@@ -307,18 +350,13 @@ pub(super) async fn handshake(
             .headers()
             .get("x-okta-verification-challenge")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::bad_request("HANDSHAKE_INVALID", "missing X-Okta-Verification-Challenge"))?;
+            .ok_or_else(|| ApiError::new(ErrorCode::HANDSHAKE_INVALID, "missing X-Okta-Verification-Challenge"))?;
         return Ok(Json(serde_json::json!({ "verification": challenge })).into_response());
     }
     if provider != Provider::Meta {
-        return Err(ApiError::client(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "this provider has no GET handshake",
-        ));
+        return Err(ApiError::new(ErrorCode::METHOD_NOT_ALLOWED, "this provider has no GET handshake"));
     }
-    let forbidden =
-        || ApiError::client(StatusCode::FORBIDDEN, "VERIFY_TOKEN_MISMATCH", "the handshake could not be verified");
+    let forbidden = || ApiError::new(ErrorCode::VERIFY_TOKEN_MISMATCH, "the handshake could not be verified");
     let q = Query::<MetaHandshake>::try_from_uri(req.uri()).map_err(|_| forbidden())?.0;
     let (Some(mode), Some(challenge), Some(token)) = (q.mode, q.challenge, q.verify_token) else {
         return Err(forbidden());
@@ -338,7 +376,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
-        Err(_) => Err(ApiError::bad_request("BODY_UNREADABLE", "the request body could not be read")),
+        Err(_) => Err(ApiError::new(ErrorCode::BODY_UNREADABLE, "the request body could not be read")),
     }
 }
 

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use handler::{IngressConfig, enqueue_event};
 
@@ -27,11 +28,15 @@ pub struct IngressState {
     pub config: IngressConfig,
 }
 
+fn routes() -> OpenApiRouter<Arc<IngressState>> {
+    OpenApiRouter::new().routes(routes!(handler::receive, handler::handshake))
+}
+
 pub fn router(state: Arc<IngressState>) -> Router {
-    Router::new()
-        .route(
-            "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}",
-            post(handler::receive).get(handler::handshake),
-        )
-        .with_state(state)
+    Router::from(routes()).with_state(state)
+}
+
+/// The ingress's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }

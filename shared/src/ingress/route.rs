@@ -3,13 +3,12 @@
 //! instance at the door, so an event that would resume nothing is refused (422) and an
 //! instance is resumed by exactly one event.
 
-use http::StatusCode;
 use serde_json::Value;
 
 use super::IngressConfig;
 use super::handler::enqueue_event;
 use crate::domain::{BindingKind, EventEnvelope, correlation_text};
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::messages::ResumeTarget;
 use crate::ports::{Backend, QueueRefs};
 use crate::registration::Registration;
@@ -27,14 +26,12 @@ pub enum AcceptError {
 impl From<AcceptError> for ApiError {
     fn from(e: AcceptError) -> Self {
         match e {
-            AcceptError::Unresolved => ApiError::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "CORRELATION_KEY_UNRESOLVED",
+            AcceptError::Unresolved => ApiError::new(
+                ErrorCode::CORRELATION_KEY_UNRESOLVED,
                 "the webhook's correlation key does not resolve to a value in this payload",
             ),
-            AcceptError::NoWaiter => ApiError::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "NO_WAITING_INSTANCE",
+            AcceptError::NoWaiter => ApiError::new(
+                ErrorCode::NO_WAITING_INSTANCE,
                 "no process instance is waiting for this correlation value",
             ),
             AcceptError::Store(e) => ApiError::Unavailable(e),

@@ -4,40 +4,42 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiJson, ApiQuery, ManagementState};
+use super::{ApiJson, ApiQuery, ListPage, ManagementState};
 use crate::dispatch::{ImmediateResult, IntakeError, connector_secret_name, signing};
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord, DeliveryStatus,
     EndpointUrl, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme,
 };
-use crate::error::{ApiError, Conflict, StoreError};
+use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
+use crate::openapi::ErrorSchema;
 use crate::ports::{DeliveryFilter, PageRequest};
 use crate::secret::SecretString;
 
 type St = State<Arc<ManagementState>>;
 
-pub(super) fn routes() -> Router<Arc<ManagementState>> {
-    Router::new()
-        .route("/v1/connectors", post(create).get(list))
-        .route("/v1/connectors/{id}", get(read).patch(update).delete(remove))
-        .route("/v1/connectors/{id}/signing-secret", get(signing_secret))
-        .route("/v1/connectors/{id}/signing-secret/rotate", post(rotate_signing_secret))
-        .route("/v1/connectors/{id}/recover", post(recover))
-        .route("/v1/connectors/{id}/invoke", post(invoke))
-        .route("/v1/deliveries", get(list_deliveries))
-        .route("/v1/deliveries/{id}", get(read_delivery))
-        .route("/v1/deliveries/{id}/redeliver", post(redeliver))
+pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(signing_secret))
+        .routes(routes!(rotate_signing_secret))
+        .routes(routes!(recover))
+        .routes(routes!(invoke))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(read_delivery))
+        .routes(routes!(redeliver))
 }
 
 /// Auth as given by the caller, secrets included.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub(super) enum AuthInput {
     None,
@@ -97,7 +99,7 @@ impl AuthInput {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SigningInput {
     scheme: SigningScheme,
@@ -105,7 +107,7 @@ struct SigningInput {
     secret: Option<SecretString>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateConnector {
     name: ConnectorName,
@@ -132,13 +134,13 @@ struct CreateConnector {
 }
 
 /// `{"maxEvents": n}`: deliver an audit batch's events together, up to n per request.
-#[derive(Deserialize, Serialize, Clone, Copy)]
+#[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BatchInput {
     max_events: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateConnector {
     name: Option<ConnectorName>,
@@ -168,14 +170,14 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<O
     T::deserialize(d).map(Some)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SigningView {
     scheme: SigningScheme,
 }
 
 /// A connector as the API shows it: never a credential or the signing secret.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ConnectorView {
     id: ConnectorId,
@@ -228,21 +230,16 @@ impl From<Connector> for ConnectorView {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListPage<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PageQuery {
     cursor: Option<String>,
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DeliveryQuery {
     cursor: Option<String>,
@@ -252,7 +249,7 @@ struct DeliveryQuery {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("CONNECTOR_NOT_FOUND", "no such connector")
+    ApiError::new(ErrorCode::CONNECTOR_NOT_FOUND, "no such connector")
 }
 
 fn validate(c: &Connector) -> Result<(), ApiError> {
@@ -283,7 +280,7 @@ fn template_text(t: Option<serde_json::Value>) -> Result<Option<String>, ApiErro
 fn name_taken(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(Conflict::NameTaken) => {
-            ApiError::conflict("NAME_TAKEN", "a connector with this name exists")
+            ApiError::new(ErrorCode::NAME_TAKEN, "a connector with this name exists")
         }
         other => other.into(),
     }
@@ -307,6 +304,13 @@ fn warn_insecure(c: &Connector) {
     }
 }
 
+/// Create a connector
+#[utoipa::path(post, operation_id = "createConnector", path = "/v1/connectors", tag = "connectors", request_body = CreateConnector,
+    responses(
+        (status = 201, body = ConnectorView),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+        (status = 409, description = "`NAME_TAKEN`", body = ErrorSchema),
+    ))]
 async fn create(
     State(st): St,
     ApiJson(req): ApiJson<CreateConnector>,
@@ -350,6 +354,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(connector.into())))
 }
 
+/// List connectors
+#[utoipa::path(get, operation_id = "listConnectors", path = "/v1/connectors", tag = "connectors", params(PageQuery),
+    responses(
+        (status = 200, body = ListPage<ConnectorView>),
+        (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
+    ))]
 async fn list(State(st): St, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ListPage<ConnectorView>>, ApiError> {
     let page = st
         .backend
@@ -359,10 +369,21 @@ async fn list(State(st): St, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<Li
     Ok(Json(ListPage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next }))
 }
 
+/// Read a connector
+#[utoipa::path(get, operation_id = "getConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 200, body = ConnectorView), (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema)))]
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<ConnectorView>, ApiError> {
     Ok(Json(load(&st, &id).await?.into()))
 }
 
+/// Change a connector
+#[utoipa::path(patch, operation_id = "updateConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")), request_body = UpdateConnector,
+    responses(
+        (status = 200, body = ConnectorView),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+        (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`NAME_TAKEN`, `CONCURRENT_UPDATE`", body = ErrorSchema),
+    ))]
 async fn update(
     State(st): St,
     Path(id): Path<String>,
@@ -436,6 +457,9 @@ async fn update(
     Ok(Json(c.into()))
 }
 
+/// Delete a connector
+#[utoipa::path(delete, operation_id = "deleteConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 204, description = "Deleted with its secrets"), (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema)))]
 async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let c = load(&st, &id).await?;
     st.backend.connectors.delete_connector(&c.id).await?;
@@ -444,21 +468,35 @@ async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, Api
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SecretView {
     secret: String,
 }
 
+/// Show a connector's signing secret
+///
 /// The one endpoint that exists to show the signing secret.
+#[utoipa::path(get, operation_id = "getSigningSecret", path = "/v1/connectors/{id}/signing-secret", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+    responses(
+        (status = 200, body = SecretView),
+        (status = 404, description = "`CONNECTOR_NOT_FOUND`, `SIGNING_NOT_CONFIGURED`", body = ErrorSchema),
+    ))]
 async fn signing_secret(State(st): St, Path(id): Path<String>) -> Result<Json<SecretView>, ApiError> {
     let c = load(&st, &id).await?;
     let secrets = load_secrets(&st, &c.id).await?;
     let secret = secrets
         .signing_secret
-        .ok_or_else(|| ApiError::not_found("SIGNING_NOT_CONFIGURED", "the connector does not sign its requests"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::SIGNING_NOT_CONFIGURED, "the connector does not sign its requests"))?;
     Ok(Json(SecretView { secret: secret.expose().to_owned() }))
 }
 
+/// Call a connector now
+#[utoipa::path(post, operation_id = "invokeConnector", path = "/v1/connectors/{id}/invoke", tag = "connectors", params(("id" = String, Path, description = "The connector's id")), request_body = OutboundEvent,
+    responses(
+        (status = 200, description = "The endpoint's answer (or why there was none)", body = ImmediateResult),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `INVALID_EVENT`", body = ErrorSchema),
+        (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn invoke(
     State(st): St,
     Path(id): Path<String>,
@@ -468,11 +506,17 @@ async fn invoke(
     match st.dispatcher.invoke(&c.id, &event).await {
         Ok(Some(result)) => Ok(Json(result)),
         Ok(None) => Err(not_found()),
-        Err(IntakeError::Invalid(m)) => Err(ApiError::bad_request("INVALID_EVENT", m)),
+        Err(IntakeError::Invalid(m)) => Err(ApiError::new(ErrorCode::INVALID_EVENT, m)),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
 }
 
+/// List deliveries
+#[utoipa::path(get, operation_id = "listDeliveries", path = "/v1/deliveries", tag = "connectors", params(DeliveryQuery),
+    responses(
+        (status = 200, body = ListPage<DeliveryRecord>),
+        (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
+    ))]
 async fn list_deliveries(
     State(st): St,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
@@ -487,21 +531,30 @@ async fn list_deliveries(
 }
 
 fn delivery_not_found() -> ApiError {
-    ApiError::not_found("DELIVERY_NOT_FOUND", "no such delivery")
+    ApiError::new(ErrorCode::DELIVERY_NOT_FOUND, "no such delivery")
 }
 
+/// Read a delivery with every attempt
+#[utoipa::path(get, operation_id = "getDelivery", path = "/v1/deliveries/{id}", tag = "connectors", params(("id" = String, Path, description = "The delivery's id")),
+    responses((status = 200, body = DeliveryRecord), (status = 404, description = "`DELIVERY_NOT_FOUND`", body = ErrorSchema)))]
 async fn read_delivery(State(st): St, Path(id): Path<String>) -> Result<Json<DeliveryRecord>, ApiError> {
     let id = DeliveryId::parse(&id).map_err(|_| delivery_not_found())?;
     st.backend.deliveries.get_delivery(&id).await?.map(Json).ok_or_else(delivery_not_found)
 }
 
+/// Deliver again
+#[utoipa::path(post, operation_id = "redeliver", path = "/v1/deliveries/{id}/redeliver", tag = "connectors", params(("id" = String, Path, description = "The delivery's id")),
+    responses(
+        (status = 202, description = "Queued for a new attempt", body = DeliveryRecord),
+        (status = 404, description = "`DELIVERY_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn redeliver(State(st): St, Path(id): Path<String>) -> Result<(StatusCode, Json<DeliveryRecord>), ApiError> {
     let id = DeliveryId::parse(&id).map_err(|_| delivery_not_found())?;
     let record = st.dispatcher.redeliver(&id).await?.ok_or_else(delivery_not_found)?;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RotateRequest {
     /// The new secret; generated when omitted.
@@ -511,15 +564,24 @@ struct RotateRequest {
     overlap_seconds: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Rotated {
     secret: String,
     previous_valid_until: Option<DateTime<Utc>>,
 }
 
+/// Rotate a connector's signing secret
+///
 /// A new signing secret; the previous one keeps signing for the overlap window. The answer
 /// shows the new secret (as the signing-secret endpoint does).
+#[utoipa::path(post, operation_id = "rotateSigningSecret", path = "/v1/connectors/{id}/signing-secret/rotate", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+    request_body(content = RotateRequest, description = "Optional: a secret to use and the overlap"),
+    responses(
+        (status = 200, body = Rotated),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+        (status = 404, description = "`CONNECTOR_NOT_FOUND`, `SIGNING_NOT_CONFIGURED`", body = ErrorSchema),
+    ))]
 async fn rotate_signing_secret(
     State(st): St,
     Path(id): Path<String>,
@@ -528,12 +590,12 @@ async fn rotate_signing_secret(
     let c = load(&st, &id).await?;
     let scheme = c
         .signing
-        .ok_or_else(|| ApiError::not_found("SIGNING_NOT_CONFIGURED", "the connector does not sign its requests"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::SIGNING_NOT_CONFIGURED, "the connector does not sign its requests"))?;
     // The body is optional: no body rotates to a generated secret with a 24-hour overlap.
     let req = if body.iter().all(u8::is_ascii_whitespace) {
         RotateRequest { secret: None, overlap_seconds: None }
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, e.to_string()))?
     };
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if overlap > 7 * 86_400 {
@@ -552,18 +614,27 @@ async fn rotate_signing_secret(
     Ok(Json(Rotated { secret: new.expose().to_owned(), previous_valid_until: secrets.previous_until }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RecoverQuery {
     since: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Recovered {
     redelivered: usize,
 }
 
+/// Redeliver what failed since a time
+///
 /// Redelivers every failed delivery of the connector since a time (after an outage).
+#[utoipa::path(post, operation_id = "recoverDeliveries", path = "/v1/connectors/{id}/recover", tag = "connectors", params(("id" = String, Path, description = "The connector's id"), RecoverQuery),
+    responses(
+        (status = 202, body = Recovered),
+        (status = 400, description = "`INVALID_QUERY`", body = ErrorSchema),
+        (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn recover(
     State(st): St,
     Path(id): Path<String>,

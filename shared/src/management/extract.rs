@@ -5,7 +5,7 @@
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Like `axum::Json`, but a bad body is a 400 `INVALID_REQUEST_BODY` naming the field.
 pub struct ApiJson<T>(pub T);
@@ -16,11 +16,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| ApiError::bad_request("INVALID_REQUEST_BODY", "the request body could not be read"))?;
+            .map_err(|_| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, "the request body could not be read"))?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| located("INVALID_REQUEST_BODY", e.path().to_string(), e.inner()))?;
-        de.end().map_err(|e| ApiError::bad_request("INVALID_REQUEST_BODY", e.to_string()))?;
+            .map_err(|e| located(ErrorCode::INVALID_REQUEST_BODY, e.path().to_string(), e.inner()))?;
+        de.end().map_err(|e| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, e.to_string()))?;
         Ok(ApiJson(value))
     }
 }
@@ -36,11 +36,11 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
-            .map_err(|e| located("INVALID_QUERY", e.path().to_string(), e.inner()))
+            .map_err(|e| located(ErrorCode::INVALID_QUERY, e.path().to_string(), e.inner()))
     }
 }
 
-fn located(code: &'static str, path: String, inner: &impl std::fmt::Display) -> ApiError {
+fn located(code: ErrorCode, path: String, inner: &impl std::fmt::Display) -> ApiError {
     let message = inner.to_string();
     let mut field = path;
     if field == "." {
@@ -63,9 +63,9 @@ fn located(code: &'static str, path: String, inner: &impl std::fmt::Display) -> 
         field = p.to_owned();
     }
     if field.is_empty() {
-        ApiError::bad_request(code, message)
+        ApiError::new(code, message)
     } else {
-        ApiError::bad_request(code, format!("{field}: {reason}")).at(field)
+        ApiError::new(code, format!("{field}: {reason}")).at(field)
     }
 }
 
@@ -93,7 +93,7 @@ mod tests {
     fn field_of(json: &str) -> Option<String> {
         let mut de = serde_json::Deserializer::from_str(json);
         let e = serde_path_to_error::deserialize::<_, Outer>(&mut de).unwrap_err();
-        located("INVALID_REQUEST_BODY", e.path().to_string(), e.inner()).field().map(str::to_owned)
+        located(ErrorCode::INVALID_REQUEST_BODY, e.path().to_string(), e.inner()).field().map(str::to_owned)
     }
 
     #[test]
@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(field_of(r#"{"location":{"orgId":"o"}}"#).as_deref(), Some("name"));
         assert_eq!(field_of(r#"[]"#), None);
         // A value check's own field name counts when serde lost the path.
-        let e = located("X", ".".into(), &"queue: must be a name");
+        let e = located(ErrorCode::INVALID_REQUEST_BODY, ".".into(), &"queue: must be a name");
         assert_eq!((e.field(), e.to_string().as_str()), (Some("queue"), "queue: must be a name"));
     }
 }

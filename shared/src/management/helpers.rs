@@ -12,11 +12,11 @@ use super::ManagementState;
 use super::connectors::AuthInput;
 use crate::dispatch::{OutboundRequest, apply_auth};
 use crate::domain::{EndpointUrl, HelperEndpoint, Webhook};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::secret::SecretString;
 
 /// A helper endpoint as the caller gives it, credential included.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct HelperInput {
     url: EndpointUrl,
@@ -56,9 +56,8 @@ pub(super) async fn register(
     });
     call(st, endpoint, credential, body).await.map_err(|reason| {
         tracing::warn!(webhook_id = %webhook.id, %reason, "registration failed; the webhook stays inactive");
-        ApiError::client(
-            http::StatusCode::BAD_GATEWAY,
-            "REGISTRATION_FAILED",
+        ApiError::new(
+            ErrorCode::REGISTRATION_FAILED,
             format!("the registration endpoint did not accept the webhook: {reason}"),
         )
     })

@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::ManagementState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ports::Claim;
 
 /// How long an answer is kept for replay.
@@ -42,8 +42,8 @@ pub(super) async fn replay(
     let claim_key = format!("idempotency/{}/{key}", req.uri().path());
     match st.backend.dedup.claim(&claim_key, PENDING, WINDOW).await? {
         Claim::Existing(v) if v == PENDING => {
-            return Err(ApiError::conflict(
-                "IDEMPOTENCY_IN_PROGRESS",
+            return Err(ApiError::new(
+                ErrorCode::IDEMPOTENCY_IN_PROGRESS,
                 "a request with this Idempotency-Key is in progress",
             ));
         }

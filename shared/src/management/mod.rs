@@ -10,14 +10,17 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{ApiJson, ApiQuery};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ports::Backend;
 use crate::registration::RegistrationCache;
 use crate::secret::SecretString;
@@ -49,14 +52,40 @@ pub struct ManagementState {
 
 pub fn router(state: Arc<ManagementState>) -> Router {
     let idempotent = middleware::from_fn_with_state(state.clone(), idempotency::replay);
-    Router::new()
+    let (api, mut doc) = openapi_router().split_for_parts();
+    utoipa::Modify::modify(&crate::openapi::Conventions, &mut doc);
+    let doc = Arc::new(doc);
+    api.route_layer(idempotent)
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .with_state(state)
+        // The description of the API is public (it holds no data).
+        .route("/v1/openapi.json", get(move || std::future::ready(Json(doc.clone()))))
+}
+
+/// Every management route with its description, plus the ingress's.
+fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
+    let mut doc = crate::openapi::ApiDoc::openapi();
+    doc.merge(crate::ingress::openapi());
+    OpenApiRouter::with_openapi(doc)
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(triggers::routes())
         .merge(params::routes())
-        .route_layer(idempotent)
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
-        .with_state(state)
+}
+
+/// The OpenAPI document as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = openapi_router().split_for_parts().1;
+    utoipa::Modify::modify(&crate::openapi::Conventions, &mut doc);
+    doc
+}
+
+/// One page of a list: `nextCursor` is absent on the last page.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
 }
 
 /// Checks `Authorization: Bearer <admin token>` in constant time.
@@ -73,7 +102,7 @@ pub async fn require_admin(
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .unwrap_or_default();
         if !token.ct_eq(presented.trim().as_bytes()) {
-            return Err(ApiError::unauthorized("UNAUTHORIZED", "missing or invalid admin token"));
+            return Err(ApiError::new(ErrorCode::UNAUTHORIZED, "missing or invalid admin token"));
         }
     }
     Ok(next.run(req).await)

@@ -3,21 +3,23 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::put;
-use axum::{Json, Router};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiJson, ManagementState};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::openapi::ErrorSchema;
 use crate::providers::ProviderSecret;
 use crate::secret::SecretString;
 
 type St = State<Arc<ManagementState>>;
 
-pub(super) fn routes() -> Router<Arc<ManagementState>> {
-    Router::new().route("/v1/config-params/{name}", put(put_param).delete(delete_param))
+pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
+    OpenApiRouter::new().routes(routes!(put_param, delete_param))
 }
 
 fn secret_name(name: &str) -> String {
@@ -31,18 +33,25 @@ fn valid_name(name: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::invalid("name", "1 to 128 letters, digits, '_', '-', '.'")) }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ParamValue {
     value: SecretString,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Saved {
     name: String,
 }
 
+/// Save a config parameter
+///
 /// Creates or replaces a parameter. Its value is never shown again.
+#[utoipa::path(put, operation_id = "putConfigParam", path = "/v1/config-params/{name}", tag = "config", params(("name" = String, Path, description = "1 to 128 letters, digits, `_`, `-`, `.`")), request_body = ParamValue,
+    responses(
+        (status = 200, body = Saved),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+    ))]
 async fn put_param(
     State(st): St,
     Path(name): Path<String>,
@@ -53,6 +62,12 @@ async fn put_param(
     Ok(Json(Saved { name }))
 }
 
+/// Delete a config parameter
+#[utoipa::path(delete, operation_id = "deleteConfigParam", path = "/v1/config-params/{name}", tag = "config", params(("name" = String, Path, description = "1 to 128 letters, digits, `_`, `-`, `.`")),
+    responses(
+        (status = 204, description = "Deleted (webhooks saved with it keep the value they resolved)"),
+        (status = 400, description = "`VALIDATION_FAILED`", body = ErrorSchema),
+    ))]
 async fn delete_param(State(st): St, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     valid_name(&name)?;
     st.backend.secrets.delete_secret(&secret_name(&name)).await?;
@@ -75,7 +90,7 @@ async fn resolve_value(st: &ManagementState, value: &SecretString) -> Result<Sec
         let name = &after[..end];
         valid_name(name)?;
         let param = st.backend.secrets.get_secret(&secret_name(name)).await?.ok_or_else(|| {
-            ApiError::bad_request("CONFIG_PARAM_NOT_FOUND", format!("providerSecret: no config parameter {name:?}"))
+            ApiError::new(ErrorCode::CONFIG_PARAM_NOT_FOUND, format!("providerSecret: no config parameter {name:?}"))
         })?;
         out.push_str(param.expose());
         rest = &after[end + 1..];

@@ -3,29 +3,29 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiQuery, ManagementState};
+use super::{ApiQuery, ListPage, ManagementState};
 use crate::domain::{EventEnvelope, EventId, FailedTrigger, FailedTriggerId, WebhookId};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ingress::IngressConfig;
+use crate::openapi::ErrorSchema;
 use crate::ports::PageRequest;
 
 type St = State<Arc<ManagementState>>;
 
-pub(super) fn routes() -> Router<Arc<ManagementState>> {
-    Router::new()
-        .route("/v1/failed-triggers", get(list))
-        .route("/v1/failed-triggers/{id}", get(read))
-        .route("/v1/failed-triggers/{id}/replay", post(replay))
+pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(read)).routes(routes!(replay))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Query {
     webhook_id: Option<WebhookId>,
@@ -35,18 +35,19 @@ struct Query {
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListPage {
-    items: Vec<FailedTrigger>,
-    next_cursor: Option<String>,
-}
-
 fn not_found() -> ApiError {
-    ApiError::not_found("FAILED_TRIGGER_NOT_FOUND", "no such failed trigger")
+    ApiError::new(ErrorCode::FAILED_TRIGGER_NOT_FOUND, "no such failed trigger")
 }
 
-async fn list(State(st): St, ApiQuery(q): ApiQuery<Query>) -> Result<Json<ListPage>, ApiError> {
+/// List failed triggers
+///
+/// Events that passed authentication but could not start or resume their processes, newest
+/// first, optionally for one webhook and since a time.
+#[utoipa::path(get, operation_id = "listFailedTriggers", path = "/v1/failed-triggers", tag = "triggers", params(Query), responses(
+    (status = 200, body = ListPage<FailedTrigger>),
+    (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
+))]
+async fn list(State(st): St, ApiQuery(q): ApiQuery<Query>) -> Result<Json<ListPage<FailedTrigger>>, ApiError> {
     let page = st
         .backend
         .registry
@@ -73,32 +74,52 @@ async fn load(st: &ManagementState, id: &str) -> Result<FailedTrigger, ApiError>
     st.backend.registry.get_failed_trigger(&id).await?.ok_or_else(not_found)
 }
 
+/// Read a failed trigger
+#[utoipa::path(get, operation_id = "getFailedTrigger", path = "/v1/failed-triggers/{id}", tag = "triggers",
+    params(("id" = String, Path, description = "The failed trigger's id")),
+    responses(
+        (status = 200, body = FailedTrigger),
+        (status = 404, description = "`FAILED_TRIGGER_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<FailedTrigger>, ApiError> {
     Ok(Json(load(&st, &id).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Replayed {
     event_id: EventId,
     failed_trigger: FailedTrigger,
 }
 
+/// Replay a failed trigger
+///
 /// Runs the stored event through the door again (a resume webhook resolves its waiting
 /// instance anew) and queues it for fan-out. 202 once queued; 422 if it still resumes
 /// nothing.
+#[utoipa::path(post, operation_id = "replayFailedTrigger", path = "/v1/failed-triggers/{id}/replay", tag = "triggers",
+    params(("id" = String, Path, description = "The failed trigger's id")),
+    responses(
+        (status = 202, body = Replayed),
+        (status = 404, description = "`FAILED_TRIGGER_NOT_FOUND`, `WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 410, description = "`EVENT_EXPIRED`", body = ErrorSchema),
+        (status = 422, description = "`CORRELATION_KEY_UNRESOLVED`, `NO_WAITING_INSTANCE`", body = ErrorSchema),
+    ))]
 async fn replay(State(st): St, Path(id): Path<String>) -> Result<(StatusCode, Json<Replayed>), ApiError> {
     let mut trigger = load(&st, &id).await?;
-    let bytes = st.backend.blobs.get_blob(&trigger.event_ref).await?.ok_or_else(|| {
-        ApiError::client(StatusCode::GONE, "EVENT_EXPIRED", "the failed event's payload is no longer stored")
-    })?;
+    let bytes = st
+        .backend
+        .blobs
+        .get_blob(&trigger.event_ref)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::EVENT_EXPIRED, "the failed event's payload is no longer stored"))?;
     let envelope: EventEnvelope = serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
     st.cache.invalidate(&envelope.webhook_id);
     let reg = st
         .cache
         .get(&st.backend, &envelope.webhook_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("WEBHOOK_NOT_FOUND", "the webhook no longer exists"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::WEBHOOK_NOT_FOUND, "the webhook no longer exists"))?;
     let config = IngressConfig::default();
     crate::ingress::route::accept(&st.backend, &st.queues, &config, &reg, &envelope).await?;
     trigger.replayed_at = Some(st.backend.clock.now());

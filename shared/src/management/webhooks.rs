@@ -2,42 +2,44 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::helpers::{self, HelperInput};
-use super::{ApiJson, ApiQuery, ManagementState};
+use super::{ApiJson, ApiQuery, ListPage, ManagementState};
 use crate::domain::{
     ApiKey, Binding, BindingId, BindingKind, HelperEndpoint, HelperFailure, Helpers, Location, LocationId, Provider,
     TriggerType, Waiter, Webhook, WebhookId, WebhookName, WebhookSecrets, WebhookState, correlation_text,
 };
-use crate::error::{ApiError, Conflict, StoreError};
+use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
+use crate::openapi::ErrorSchema;
 use crate::ports::PageRequest;
 use crate::providers::ProviderSecret;
 use crate::registration::webhook_secret_name;
 
 type St = State<Arc<ManagementState>>;
 
-pub(super) fn routes() -> Router<Arc<ManagementState>> {
-    Router::new()
-        .route("/v1/webhooks", post(create).get(list))
-        .route("/v1/webhooks/{id}", get(read).patch(update).delete(remove))
-        .route("/v1/triggers", get(triggers))
-        .route("/v1/webhooks/{id}/bindings", post(add_binding).get(list_bindings))
-        .route("/v1/webhooks/{id}/bindings/{binding_id}", axum::routing::delete(remove_binding))
-        .route("/v1/webhooks/{id}/waiters/{instance_id}", axum::routing::put(put_waiter).delete(remove_waiters))
-        .route("/v1/webhooks/{id}/activate", post(activate))
-        .route("/v1/webhooks/{id}/deactivate", post(deactivate))
-        .route("/v1/webhooks/{id}/url", get(url))
-        .route("/v1/webhooks/{id}/api-key", post(reset_api_key))
-        .route("/v1/webhooks/{id}/provider-secret", axum::routing::put(rotate_provider_secret))
+pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(triggers))
+        .routes(routes!(add_binding, list_bindings))
+        .routes(routes!(remove_binding))
+        .routes(routes!(put_waiter, remove_waiters))
+        .routes(routes!(activate))
+        .routes(routes!(deactivate))
+        .routes(routes!(url))
+        .routes(routes!(reset_api_key))
+        .routes(routes!(rotate_provider_secret))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateWebhook {
     name: WebhookName,
@@ -61,8 +63,8 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
         {
             Ok(())
         }
-        (Provider::Meta, _) => Err(ApiError::bad_request(
-            "WEBHOOK_META_SECRETS_REQUIRED",
+        (Provider::Meta, _) => Err(ApiError::new(
+            ErrorCode::WEBHOOK_META_SECRETS_REQUIRED,
             "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
         )),
         (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => g.validate().map_err(ApiError::validation),
@@ -95,7 +97,7 @@ fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>)
 }
 
 /// A webhook as the API shows it: never its key (see `/url`), nor its version.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct WebhookView {
     id: WebhookId,
@@ -136,19 +138,13 @@ impl From<Webhook> for WebhookView {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListPage<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UrlView {
     url: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListQuery {
     cursor: Option<String>,
@@ -198,7 +194,7 @@ fn parse_id(id: &str) -> Result<WebhookId, ApiError> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("WEBHOOK_NOT_FOUND", "no such webhook")
+    ApiError::new(ErrorCode::WEBHOOK_NOT_FOUND, "no such webhook")
 }
 
 async fn load(st: &ManagementState, id: &str) -> Result<Webhook, ApiError> {
@@ -206,6 +202,13 @@ async fn load(st: &ManagementState, id: &str) -> Result<Webhook, ApiError> {
     st.backend.registry.get_webhook(&id).await?.ok_or_else(not_found)
 }
 
+/// Create a webhook
+#[utoipa::path(post, operation_id = "createWebhook", path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "Created inactive; `GET /v1/webhooks/{id}/url` shows its URL", body = WebhookView),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`, `WEBHOOK_META_SECRETS_REQUIRED`, `CONFIG_PARAM_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`NAME_TAKEN`", body = ErrorSchema),
+    ))]
 async fn create(
     State(st): St,
     ApiJson(req): ApiJson<CreateWebhook>,
@@ -245,7 +248,7 @@ async fn create(
         let _ = st.backend.secrets.delete_secret(&secret_name).await;
         return Err(match e {
             StoreError::Conflict(Conflict::NameTaken) => {
-                ApiError::conflict("NAME_TAKEN", "a webhook with this name exists in this location")
+                ApiError::new(ErrorCode::NAME_TAKEN, "a webhook with this name exists in this location")
             }
             other => other.into(),
         });
@@ -255,6 +258,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(webhook.into())))
 }
 
+/// List webhooks
+#[utoipa::path(get, operation_id = "listWebhooks", path = "/v1/webhooks", tag = "webhooks", params(ListQuery),
+    responses(
+        (status = 200, body = ListPage<WebhookView>),
+        (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`, `VALIDATION_FAILED`", body = ErrorSchema),
+    ))]
 async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ListPage<WebhookView>>, ApiError> {
     let location = location_filter(q.org_id, q.workspace_id, q.app_id, q.project_id, q.branch_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };
@@ -263,10 +272,21 @@ async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Li
     Ok(Json(ListPage { items: items.map(Into::into).collect(), next_cursor: page.next }))
 }
 
+/// Read a webhook
+#[utoipa::path(get, operation_id = "getWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, body = WebhookView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
     Ok(Json(load(&st, &id).await?.into()))
 }
 
+/// Bind a webhook to a process
+#[utoipa::path(post, operation_id = "addBinding", path = "/v1/webhooks/{id}/bindings", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")), request_body = BindingKind,
+    responses(
+        (status = 201, body = Binding),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`TRIGGER_TYPE_MISMATCH`", body = ErrorSchema),
+    ))]
 async fn add_binding(
     State(st): St,
     Path(id): Path<String>,
@@ -276,8 +296,8 @@ async fn add_binding(
     // A webhook starts processes or resumes them, never both (its trigger type follows).
     let existing = st.backend.registry.list_bindings(&webhook.id).await?;
     if let Some(other) = existing.iter().find(|b| b.kind.trigger_type() != kind.trigger_type()) {
-        return Err(ApiError::conflict(
-            "TRIGGER_TYPE_MISMATCH",
+        return Err(ApiError::new(
+            ErrorCode::TRIGGER_TYPE_MISMATCH,
             format!(
                 "the webhook's bindings are {:?}; all bindings of a webhook have one type",
                 other.kind.trigger_type()
@@ -291,6 +311,9 @@ async fn add_binding(
     Ok((StatusCode::CREATED, Json(binding)))
 }
 
+/// List a webhook's bindings
+#[utoipa::path(get, operation_id = "listBindings", path = "/v1/webhooks/{id}/bindings", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, body = ListPage<Binding>), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn list_bindings(State(st): St, Path(id): Path<String>) -> Result<Json<ListPage<Binding>>, ApiError> {
     let webhook = load(&st, &id).await?;
     let items = st.backend.registry.list_bindings(&webhook.id).await?;
@@ -312,8 +335,17 @@ async fn load_secrets(st: &ManagementState, webhook: &Webhook) -> Result<Webhook
     WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
+/// Activate a webhook
+///
 /// Activates a webhook (it needs a binding). With a registration helper, the helper is told
 /// the event URL first; if it fails or is late the webhook stays inactive (502).
+#[utoipa::path(post, operation_id = "activateWebhook", path = "/v1/webhooks/{id}/activate", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, body = WebhookView),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`NO_BINDINGS`, `CONCURRENT_UPDATE`", body = ErrorSchema),
+        (status = 502, description = "`REGISTRATION_FAILED`: the webhook stays inactive", body = ErrorSchema),
+    ))]
 async fn activate(
     State(st): St,
     Path(id): Path<String>,
@@ -325,7 +357,10 @@ async fn activate(
         return Ok(Json(webhook.into()));
     }
     if st.backend.registry.list_bindings(&webhook.id).await?.is_empty() {
-        return Err(ApiError::conflict("NO_BINDINGS", "bind the webhook to at least one process before activating it"));
+        return Err(ApiError::new(
+            ErrorCode::NO_BINDINGS,
+            "bind the webhook to at least one process before activating it",
+        ));
     }
     let Some(endpoint) = webhook.helpers.registration.clone() else {
         save_state(&st, &mut webhook, WebhookState::Active).await?;
@@ -349,10 +384,18 @@ async fn activate(
     Ok(Json(webhook.into()))
 }
 
+/// Deactivate a webhook
+///
 /// Deactivation keeps the key and the URL: reactivating needs no reconfiguration. The
 /// webhook stops receiving first; a deregistration helper is told afterwards, and if that
 /// fails the failure is kept on the webhook (`lastDeregistrationError`) and logged, and the
 /// webhook stays inactive with its `registrationData` (so it can be cleaned up by hand).
+#[utoipa::path(post, operation_id = "deactivateWebhook", path = "/v1/webhooks/{id}/deactivate", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "Inactive; a failed deregistration shows in `lastDeregistrationError`", body = WebhookView),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`CONCURRENT_UPDATE`", body = ErrorSchema),
+    ))]
 async fn deactivate(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
     let mut webhook = load(&st, &id).await?;
     if webhook.state == WebhookState::Inactive {
@@ -398,14 +441,22 @@ fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
     )
 }
 
+/// Show a webhook's ingress URL (with its API key)
+///
 /// The one endpoint (with the reset) that shows the API key: it is part of the URL.
+#[utoipa::path(get, operation_id = "getWebhookUrl", path = "/v1/webhooks/{id}/url", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, body = UrlView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
     let secrets = load_secrets(&st, &webhook).await?;
     Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
 
+/// Reset a webhook's API key
+///
 /// A new key; the old one fails from now on (in AWS, once warm caches expire).
+#[utoipa::path(post, operation_id = "resetApiKey", path = "/v1/webhooks/{id}/api-key", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, description = "The new URL; the old key fails from now on", body = UrlView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn reset_api_key(
     State(st): St,
     Path(id): Path<String>,
@@ -423,9 +474,16 @@ async fn reset_api_key(
     Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
 
+/// Remove a binding
+#[utoipa::path(delete, operation_id = "removeBinding", path = "/v1/webhooks/{id}/bindings/{binding_id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id"), ("binding_id" = String, Path, description = "The binding's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`, `BINDING_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn remove_binding(State(st): St, Path((id, binding_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     let webhook = load(&st, &id).await?;
-    let not_found = || ApiError::not_found("BINDING_NOT_FOUND", "no such binding");
+    let not_found = || ApiError::new(ErrorCode::BINDING_NOT_FOUND, "no such binding");
     let binding_id = BindingId::parse(&binding_id).map_err(|_| not_found())?;
     match st.backend.registry.delete_binding(&webhook.id, &binding_id).await {
         Ok(()) => {}
@@ -436,7 +494,7 @@ async fn remove_binding(State(st): St, Path((id, binding_id)): Path<(String, Str
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WaitRequest {
     binding_id: BindingId,
@@ -444,7 +502,18 @@ struct WaitRequest {
     correlation_value: serde_json::Value,
 }
 
+/// Register a waiting instance
+///
 /// The process engine registers an instance waiting at a resume binding.
+#[utoipa::path(put, operation_id = "putWaiter", path = "/v1/webhooks/{id}/waiters/{instance_id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id"), ("instance_id" = String, Path, description = "The process instance (1 to 256 characters)")),
+    request_body = WaitRequest,
+    responses(
+        (status = 200, body = Waiter),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`, `BINDING_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`CORRELATION_VALUE_TAKEN`", body = ErrorSchema),
+    ))]
 async fn put_waiter(
     State(st): St,
     Path((id, instance)): Path<(String, String)>,
@@ -458,10 +527,10 @@ async fn put_waiter(
     let binding = bindings
         .iter()
         .find(|b| b.id == req.binding_id)
-        .ok_or_else(|| ApiError::not_found("BINDING_NOT_FOUND", "bindingId: no such binding on this webhook"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::BINDING_NOT_FOUND, "bindingId: no such binding on this webhook"))?;
     if binding.kind.trigger_type() != TriggerType::ResumeProcess {
-        return Err(ApiError::conflict(
-            "TRIGGER_TYPE_MISMATCH",
+        return Err(ApiError::new(
+            ErrorCode::TRIGGER_TYPE_MISMATCH,
             "bindingId: instances wait only at RESUME_PROCESS bindings",
         ));
     }
@@ -476,26 +545,33 @@ async fn put_waiter(
     };
     match st.backend.registry.put_waiter(&waiter).await {
         Ok(()) => Ok(Json(waiter)),
-        Err(StoreError::Conflict(_)) => Err(ApiError::conflict(
-            "CORRELATION_VALUE_TAKEN",
+        Err(StoreError::Conflict(_)) => Err(ApiError::new(
+            ErrorCode::CORRELATION_VALUE_TAKEN,
             "another instance already waits for this correlation value at this binding",
         )),
         Err(e) => Err(e.into()),
     }
 }
 
+/// Stop an instance waiting
+#[utoipa::path(delete, operation_id = "removeWaiter", path = "/v1/webhooks/{id}/waiters/{instance_id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id"), ("instance_id" = String, Path, description = "The process instance")),
+    responses(
+        (status = 204, description = "No longer waiting"),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`, `WAITER_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn remove_waiters(State(st): St, Path((id, instance)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     let webhook = load(&st, &id).await?;
     match st.backend.registry.delete_waiters(&webhook.id, &instance).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => {
-            Err(ApiError::not_found("WAITER_NOT_FOUND", "the instance is not waiting on this webhook"))
+            Err(ApiError::new(ErrorCode::WAITER_NOT_FOUND, "the instance is not waiting on this webhook"))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RotateProviderSecret {
     provider_secret: ProviderSecret,
@@ -503,14 +579,23 @@ struct RotateProviderSecret {
     overlap_seconds: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProviderSecretRotated {
     previous_valid_until: Option<DateTime<Utc>>,
 }
 
+/// Rotate a webhook's provider secret
+///
 /// Replaces the provider secret independently of the API key; the previous one keeps
 /// verifying for the overlap window, so the provider can be switched over without loss.
+#[utoipa::path(put, operation_id = "rotateProviderSecret", path = "/v1/webhooks/{id}/provider-secret", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    request_body = RotateProviderSecret,
+    responses(
+        (status = 200, body = ProviderSecretRotated),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`, `WEBHOOK_META_SECRETS_REQUIRED`, `CONFIG_PARAM_NOT_FOUND`", body = ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+    ))]
 async fn rotate_provider_secret(
     State(st): St,
     Path(id): Path<String>,
@@ -537,7 +622,7 @@ async fn rotate_provider_secret(
     Ok(Json(ProviderSecretRotated { previous_valid_until: secrets.previous_until }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateWebhook {
     name: Option<WebhookName>,
@@ -556,7 +641,16 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Change a webhook
+///
 /// Renames or re-describes a webhook (names stay unique per location).
+#[utoipa::path(patch, operation_id = "updateWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")), request_body = UpdateWebhook,
+    responses(
+        (status = 200, body = WebhookView),
+        (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`, `PROVIDER_IMMUTABLE`", body = ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`NAME_TAKEN`, `CONCURRENT_UPDATE`", body = ErrorSchema),
+    ))]
 async fn update(
     State(st): St,
     Path(id): Path<String>,
@@ -564,7 +658,7 @@ async fn update(
 ) -> Result<Json<WebhookView>, ApiError> {
     let mut webhook = load(&st, &id).await?;
     if req.provider.is_some_and(|p| p != webhook.provider) {
-        return Err(ApiError::bad_request("PROVIDER_IMMUTABLE", "provider: a webhook's provider cannot change"));
+        return Err(ApiError::new(ErrorCode::PROVIDER_IMMUTABLE, "provider: a webhook's provider cannot change"));
     }
     if let Some(name) = req.name {
         webhook.name = name;
@@ -591,7 +685,7 @@ async fn update(
     match st.backend.registry.update_webhook(&webhook).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::NameTaken)) => {
-            return Err(ApiError::conflict("NAME_TAKEN", "a webhook with this name exists in this location"));
+            return Err(ApiError::new(ErrorCode::NAME_TAKEN, "a webhook with this name exists in this location"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -599,11 +693,19 @@ async fn update(
     Ok(Json(webhook.into()))
 }
 
+/// Delete an inactive webhook
+///
 /// Deletes an inactive webhook with its bindings, waiters and secrets.
+#[utoipa::path(delete, operation_id = "deleteWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted with its bindings, waiters and secrets"),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`WEBHOOK_ACTIVE`", body = ErrorSchema),
+    ))]
 async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let webhook = load(&st, &id).await?;
     if webhook.state == WebhookState::Active {
-        return Err(ApiError::conflict("WEBHOOK_ACTIVE", "deactivate the webhook before deleting it"));
+        return Err(ApiError::new(ErrorCode::WEBHOOK_ACTIVE, "deactivate the webhook before deleting it"));
     }
     st.backend.registry.delete_webhook(&webhook.id).await?;
     st.backend.secrets.delete_secret(&webhook_secret_name(&webhook.id)).await?;
@@ -612,7 +714,8 @@ async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, Api
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TriggersQuery {
     cursor: Option<String>,
@@ -626,7 +729,7 @@ struct TriggersQuery {
 }
 
 /// One row of the Manage Triggers view.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TriggerRow {
     webhook_id: WebhookId,
@@ -640,7 +743,14 @@ struct TriggerRow {
     binding_count: usize,
 }
 
+/// The Manage Triggers view
+///
 /// The Manage Triggers view: one row per webhook, filtered by location and state.
+#[utoipa::path(get, operation_id = "listTriggers", path = "/v1/triggers", tag = "triggers", params(TriggersQuery),
+    responses(
+        (status = 200, body = ListPage<TriggerRow>),
+        (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`, `VALIDATION_FAILED`", body = ErrorSchema),
+    ))]
 async fn triggers(State(st): St, ApiQuery(q): ApiQuery<TriggersQuery>) -> Result<Json<ListPage<TriggerRow>>, ApiError> {
     let location = location_filter(q.org_id, q.workspace_id, q.app_id, q.project_id, q.branch_id)?;
     let page = PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) };

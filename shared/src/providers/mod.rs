@@ -15,7 +15,7 @@ use crate::domain::Provider;
 use crate::secret::{SecretString, ct_eq};
 
 /// GENERIC_HMAC: the scheme is given with the secret, for any provider not built in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenericHmac {
     pub secret: SecretString,
@@ -42,7 +42,7 @@ fn default_template() -> String {
     "{body}".into()
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HashAlgorithm {
     #[default]
@@ -52,7 +52,7 @@ pub enum HashAlgorithm {
     Sha512,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SignatureEncoding {
     #[default]
@@ -146,7 +146,7 @@ impl GenericHmac {
 }
 
 /// A provider's secret: a string, Meta's pair, or a GENERIC_HMAC scheme.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ProviderSecret {
     GenericHmac(GenericHmac),
