@@ -36,10 +36,16 @@ async fn helper() -> (String, Calls) {
         .route("/fail", post(record(calls.clone(), || http::StatusCode::INTERNAL_SERVER_ERROR.into_response())))
         .route(
             "/late",
-            post(|| async {
-                // Later than the runner's helper timeout (1 s in these tests).
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                "too late"
+            post({
+                let calls = calls.clone();
+                move |uri: http::Uri, headers: http::HeaderMap| {
+                    calls.lock().unwrap().push((uri.path().to_owned(), headers, Value::Null));
+                    async {
+                        // Later than the runner's helper timeout (1 s in these tests).
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        "too late"
+                    }
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -295,7 +301,107 @@ async fn projects_and_branches_in_the_triggers_view(app: TestApp) {
     app.stop().await;
 }
 
-mod locations {
+/// The error codes the other suites do not reach, each over a socket.
+async fn remaining_error_codes(app: TestApp) {
+    let missing = uuid::Uuid::now_v7();
+    let code = |(status, body): (u16, Value)| (status, body["code"].as_str().unwrap_or_default().to_owned());
+    let id = app.create_webhook("codes-hook").await;
+    assert_eq!(
+        code(app.call(Method::DELETE, &format!("/v1/webhooks/{id}/bindings/{missing}"), None).await),
+        (404, "BINDING_NOT_FOUND".into())
+    );
+    assert_eq!(
+        code(app.call(Method::GET, &format!("/v1/deliveries/{missing}"), None).await),
+        (404, "DELIVERY_NOT_FOUND".into())
+    );
+    assert_eq!(
+        code(app.call(Method::GET, &format!("/v1/failed-triggers/{missing}"), None).await),
+        (404, "FAILED_TRIGGER_NOT_FOUND".into())
+    );
+
+    // Okta's verification GET without its challenge header.
+    let (status, okta) = app
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"name": "okta-codes", "provider": "OKTA", "providerSecret": "Basic x",
+                "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let okta_url = app.bind_and_activate(okta["id"].as_str().unwrap(), "p", "okta-code-starts").await;
+    let r = app.http.get(&okta_url).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "HANDSHAKE_INVALID");
+
+    // A failed trigger whose stored event is gone cannot be replayed.
+    let resume = app.create_webhook("codes-resume").await;
+    let binding = json!({"type": "RESUME_PROCESS", "catchEventId": "c", "webhookCorrelationKey": "ref",
+        "processCorrelationKey": "k", "processKey": "p", "queue": "codes-resumes"});
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{resume}/bindings"), Some(binding)).await.0, 201);
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{resume}/activate"), None).await.0, 200);
+    let url = app.url_of(&resume).await;
+    let r = app.http.post(&url).json(&json!({"ref": "nobody-waits"})).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let trigger = hookbridge_tests::eventually(|| async {
+        let (_, page) = app.call(Method::GET, &format!("/v1/failed-triggers?webhookId={resume}"), None).await;
+        page["items"].as_array().and_then(|i| i.first().cloned())
+    })
+    .await;
+    app.backend().blobs.delete_blob(trigger["eventRef"].as_str().unwrap()).await.unwrap();
+    let replay = format!("/v1/failed-triggers/{}/replay", trigger["id"].as_str().unwrap());
+    assert_eq!(code(app.call(Method::POST, &replay, None).await), (410, "EVENT_EXPIRED".into()));
+
+    // A retry while the first request with its Idempotency-Key is still running.
+    let (helper_base, calls) = helper().await;
+    let slow = app.create_webhook("codes-slow").await;
+    let patch = json!({"registration": {"url": format!("{helper_base}/late")}});
+    assert_eq!(app.call(Method::PATCH, &format!("/v1/webhooks/{slow}"), Some(patch)).await.0, 200);
+    let binding = json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "codes-slow-starts"});
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{slow}/bindings"), Some(binding)).await.0, 201);
+    let activate =
+        || app.admin(Method::POST, &format!("/v1/webhooks/{slow}/activate")).header("idempotency-key", "act-1").send();
+    let first = tokio::spawn(activate());
+    // Once the helper holds the first call, the retry finds it in progress.
+    hookbridge_tests::eventually(|| async { (!calls.lock().unwrap().is_empty()).then_some(()) }).await;
+    let retry = activate().await.unwrap();
+    assert_eq!(retry.status(), 409);
+    assert_eq!(retry.json::<Value>().await.unwrap()["code"], "IDEMPOTENCY_IN_PROGRESS");
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status(), 502, "the late helper fails the first one");
+    app.stop().await;
+}
+
+async fn bindings_page_with_a_cursor(app: TestApp) {
+    let id = app.create_webhook("many-bindings").await;
+    let path = format!("/v1/webhooks/{id}/bindings");
+    let mut made = Vec::new();
+    for n in 0..3 {
+        let b = json!({"type": "START_PROCESS", "processDefinitionId": format!("p{n}"), "queue": format!("q{n}")});
+        let (status, binding) = app.call(Method::POST, &path, Some(b)).await;
+        assert_eq!(status, 201);
+        made.push(binding["id"].as_str().unwrap().to_owned());
+    }
+    let (status, first) = app.call(Method::GET, &format!("{path}?limit=2"), None).await;
+    assert_eq!(status, 200);
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&first), made[..2]);
+    let cursor = first["nextCursor"].as_str().expect("a next page");
+    let (_, second) = app.call(Method::GET, &format!("{path}?limit=2&cursor={cursor}"), None).await;
+    assert_eq!(ids(&second), made[2..]);
+    assert!(second["nextCursor"].is_null());
+    let (status, err) = app.call(Method::GET, &format!("{path}?cursor=bm9wZQ"), None).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("INVALID_CURSOR")));
+    app.stop().await;
+}
+
+mod both {
     use super::*;
-    hookbridge_tests::on_both_backends!(projects_and_branches_in_the_triggers_view);
+    hookbridge_tests::on_both_backends!(with super::fast_helpers;
+        projects_and_branches_in_the_triggers_view,
+        remaining_error_codes,
+        bindings_page_with_a_cursor,
+    );
 }

@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;
-use crate::ports::PageRequest;
+use crate::ports::{PageRequest, cursor};
 use crate::providers::ProviderSecret;
 use crate::registration::webhook_secret_name;
 
@@ -312,12 +312,40 @@ async fn add_binding(
 }
 
 /// List a webhook's bindings
-#[utoipa::path(get, operation_id = "listBindings", path = "/v1/webhooks/{id}/bindings", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
-    responses((status = 200, body = ListPage<Binding>), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
-async fn list_bindings(State(st): St, Path(id): Path<String>) -> Result<Json<ListPage<Binding>>, ApiError> {
+///
+/// Oldest first. A webhook's bindings are read whole (they are few) and paged here.
+#[utoipa::path(get, operation_id = "listBindings", path = "/v1/webhooks/{id}/bindings", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id"), PageQuery),
+    responses(
+        (status = 200, body = ListPage<Binding>),
+        (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+    ))]
+async fn list_bindings(
+    State(st): St,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ListPage<Binding>>, ApiError> {
     let webhook = load(&st, &id).await?;
-    let items = st.backend.registry.list_bindings(&webhook.id).await?;
-    Ok(Json(ListPage { items, next_cursor: None }))
+    let mut items = st.backend.registry.list_bindings(&webhook.id).await?;
+    items.sort_by_key(|b| b.id);
+    if let Some(c) = &q.cursor {
+        let after = BindingId::parse(&cursor::decode(c)?).map_err(|_| StoreError::InvalidCursor)?;
+        items.retain(|b| b.id > after);
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let next_cursor = (items.len() > limit).then(|| cursor::encode(&items[limit - 1].id.to_string()));
+    items.truncate(limit);
+    Ok(Json(ListPage { items, next_cursor }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PageQuery {
+    cursor: Option<String>,
+    /// 1 to 1000, default 100.
+    limit: Option<u32>,
 }
 
 async fn save_state(st: &ManagementState, webhook: &mut Webhook, state: WebhookState) -> Result<(), ApiError> {
