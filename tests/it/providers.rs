@@ -546,7 +546,108 @@ async fn generic_hmac_over_http(app: TestApp) {
     app.stop().await;
 }
 
+/// The providers the other tests here do not reach, each once correctly signed (started)
+/// and once tampered with (401), over HTTP.
+async fn the_other_providers_accept_signed_and_refuse_tampered(app: TestApp) {
+    use base64::Engine;
+    let now = chrono::Utc::now();
+    let ts = now.timestamp().to_string();
+    let body = r#"{"id":"evt_9","type":"thing.happened"}"#;
+    let svix_key = [9u8; 24];
+    let svix_secret = format!("whsec_{}", b64(&svix_key));
+    let svix_sig = {
+        let mut m = Hmac::<Sha256>::new_from_slice(&svix_key).unwrap();
+        m.update(format!("msg_9.{ts}.{body}").as_bytes());
+        format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes()))
+    };
+    let linear_body = format!(r#"{{"action":"create","type":"Issue","webhookTimestamp":{}}}"#, now.timestamp_millis());
+    let mailgun_body = |sig: &str| {
+        json!({"signature": {"timestamp": ts, "token": "tok-9", "signature": sig}, "event-data": {"event": "delivered"}})
+            .to_string()
+    };
+    let mailgun_sig = hex_hmac("mailgun-key", &[ts.as_bytes(), b"tok-9"]);
+    let h = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>();
+    type Headers = Vec<(String, String)>;
+    // (provider, secret, signed headers, body, tampered headers, tampered body)
+    type Case = (&'static str, String, Headers, String, Headers, String);
+    let cases: Vec<Case> = vec![
+        (
+            "SVIX",
+            svix_secret.clone(),
+            h(&[("svix-id", "msg_9".into()), ("svix-timestamp", ts.clone()), ("svix-signature", svix_sig.clone())]),
+            body.into(),
+            h(&[("svix-id", "msg_8".into()), ("svix-timestamp", ts.clone()), ("svix-signature", svix_sig.clone())]),
+            body.into(),
+        ),
+        (
+            "SHOPIFY",
+            "shopify-secret".into(),
+            h(&[("x-shopify-hmac-sha256", b64_hmac("shopify-secret", &[body.as_bytes()]))]),
+            body.into(),
+            h(&[("x-shopify-hmac-sha256", b64_hmac("shopify-secret", &[body.as_bytes()]))]),
+            body.replace("evt_9", "evt_0"),
+        ),
+        (
+            "DESCOPE",
+            "descope-secret".into(),
+            h(&[("x-descope-webhook-s256", b64_hmac("descope-secret", &[body.as_bytes()]))]),
+            body.into(),
+            h(&[("x-descope-webhook-s256", b64_hmac("other", &[body.as_bytes()]))]),
+            body.into(),
+        ),
+        (
+            "LINEAR",
+            "linear-secret".into(),
+            h(&[("linear-signature", hex_hmac("linear-secret", &[linear_body.as_bytes()]))]),
+            linear_body.clone(),
+            h(&[("linear-signature", hex_hmac("linear-secret", &[linear_body.as_bytes()]))]),
+            linear_body.replace("Issue", "Comment"),
+        ),
+        (
+            "PAGERDUTY",
+            "pd-secret".into(),
+            h(&[("x-pagerduty-signature", format!("v1=00ff,v1={}", hex_hmac("pd-secret", &[body.as_bytes()])))]),
+            body.into(),
+            h(&[("x-pagerduty-signature", format!("v0={}", hex_hmac("pd-secret", &[body.as_bytes()])))]),
+            body.into(),
+        ),
+        (
+            "GITLAB",
+            "gitlab-token".into(),
+            h(&[("x-gitlab-token", "gitlab-token".into())]),
+            body.into(),
+            h(&[("x-gitlab-token", "gitlab-tokeN".into())]),
+            body.into(),
+        ),
+        (
+            "MAILGUN",
+            "mailgun-key".into(),
+            vec![],
+            mailgun_body(&mailgun_sig),
+            vec![],
+            mailgun_body(&mailgun_sig.replace('a', "b")),
+        ),
+    ];
+    for (provider, secret, good, good_body, bad, bad_body) in cases {
+        let queue = format!("{}-starts", provider.to_lowercase());
+        let (status, w) =
+            webhook(&app, &format!("{}-hook", provider.to_lowercase()), provider, json!(secret), &queue).await;
+        assert_eq!(status, 201, "{provider}: {w}");
+        let url = w["url"].as_str().unwrap();
+        let r = post(&app, url, &good, &good_body).await;
+        assert_eq!(r.status(), 200, "{provider} signed: {}", r.text().await.unwrap());
+        let r = post(&app, url, &bad, &bad_body).await;
+        assert_eq!(r.status(), 401, "{provider} tampered");
+        // Mailgun's signature travels in the body.
+        let unsigned = if provider == "MAILGUN" { r#"{"event-data":{}}"#.to_owned() } else { good_body };
+        assert_eq!(post(&app, url, &[], &unsigned).await.status(), 401, "{provider} unsigned");
+        assert_eq!(app.receive_n(&queue, 1).await.len(), 1, "{provider} started once");
+    }
+    app.stop().await;
+}
+
 hookbridge_tests::on_both_backends!(
+    the_other_providers_accept_signed_and_refuse_tampered,
     slack_verifies_answers_its_handshake_and_refuses_the_rest,
     meta_handshake_and_signed_events,
     provider_secret_rotation_keeps_the_old_secret_for_the_overlap,
