@@ -128,5 +128,106 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// Verification alone at 1 KiB for the schemes that cost more than one HMAC pass: URL-bound
+/// ones (the URL is signed too) and the asymmetric ones (SendGrid ECDSA P-256, Discord
+/// Ed25519), next to the same floor.
+fn bench_other_schemes(c: &mut Criterion) {
+    use hookbridge::providers::{Target, verify_at};
+    let raw = Bytes::from(body(1024));
+    let url =
+        "https://hooks.example.com/webhooks/x/acme/main/shop/0191f3a2-0000-7000-8000-000000000000?apiKey=k".to_owned();
+    let urls = [url.clone()];
+    let target = Target { method: "POST", urls: &urls };
+    let header_map = |pairs: Vec<(&'static str, String)>| {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_str(&v).unwrap());
+        }
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        h
+    };
+    let b64_hmac = |key: &str, parts: &[&[u8]]| {
+        let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        parts.iter().for_each(|p| m.update(p));
+        STANDARD.encode(m.finalize().into_bytes())
+    };
+    let ts_ms = (NOW * 1000).to_string();
+    let twilio_url = {
+        use sha2::Digest;
+        format!("{url}&bodySHA256={}", hex::encode(Sha256::digest(&raw)))
+    };
+    let twilio_sig = {
+        let mut m = Hmac::<sha1::Sha1>::new_from_slice(b"twilio-token").unwrap();
+        m.update(twilio_url.as_bytes());
+        STANDARD.encode(m.finalize().into_bytes())
+    };
+    let twilio_urls = [twilio_url];
+    let p256_key = p256::ecdsa::SigningKey::from_slice(&[42u8; 32]).unwrap();
+    let p256_public = {
+        use p256::pkcs8::EncodePublicKey;
+        STANDARD.encode(p256::PublicKey::from(*p256_key.verifying_key()).to_public_key_der().unwrap().as_bytes())
+    };
+    let p256_sig: p256::ecdsa::Signature = {
+        use p256::ecdsa::signature::Signer;
+        p256_key.sign(&[NOW.to_string().as_bytes(), &raw[..]].concat())
+    };
+    let ed_key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let ed_sig = {
+        use ed25519_dalek::Signer;
+        hex::encode(ed_key.sign(&[NOW.to_string().as_bytes(), &raw[..]].concat()).to_bytes())
+    };
+    let cases: Vec<(Provider, String, HeaderMap, Target)> = vec![
+        (
+            Provider::Square,
+            "square-key".into(),
+            header_map(vec![("x-square-hmacsha256-signature", b64_hmac("square-key", &[url.as_bytes(), &raw]))]),
+            target,
+        ),
+        (
+            Provider::Hubspot,
+            "hubspot-secret".into(),
+            header_map(vec![
+                (
+                    "x-hubspot-signature-v3",
+                    b64_hmac("hubspot-secret", &[b"POST", url.as_bytes(), &raw, ts_ms.as_bytes()]),
+                ),
+                ("x-hubspot-request-timestamp", ts_ms.clone()),
+            ]),
+            target,
+        ),
+        (
+            Provider::Twilio,
+            "twilio-token".into(),
+            header_map(vec![("x-twilio-signature", twilio_sig)]),
+            Target { method: "POST", urls: &twilio_urls },
+        ),
+        (
+            Provider::Sendgrid,
+            p256_public,
+            header_map(vec![
+                ("x-twilio-email-event-webhook-signature", STANDARD.encode(p256_sig.to_der().as_bytes())),
+                ("x-twilio-email-event-webhook-timestamp", NOW.to_string()),
+            ]),
+            target,
+        ),
+        (
+            Provider::Discord,
+            hex::encode(ed_key.verifying_key().to_bytes()),
+            header_map(vec![("x-signature-ed25519", ed_sig), ("x-signature-timestamp", NOW.to_string())]),
+            target,
+        ),
+    ];
+    let mut group = c.benchmark_group("verify_only/1KiB");
+    group.throughput(Throughput::Bytes(raw.len() as u64));
+    group.bench_function("floor_hmac_plus_json_validation", |b| b.iter(|| floor(black_box(&raw))));
+    for (provider, secret, headers, target) in &cases {
+        let secret = SecretString::new(secret.clone());
+        group.bench_function(BenchmarkId::new("verify", provider.path_segment()), |b| {
+            b.iter(|| verify_at(*provider, &[&secret], headers, black_box(&raw), NOW, *target).expect("verifies"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_other_schemes);
 criterion_main!(benches);

@@ -46,8 +46,10 @@ impl Default for IngressConfig {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub(super) struct IngressPath {
+    /// The provider's name in lower case with `-` for `_` (`standard-webhooks`).
     provider: String,
     org_id: String,
     workspace_id: String,
@@ -55,8 +57,10 @@ pub(super) struct IngressPath {
     webhook_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct KeyQuery {
+    /// The webhook's API key (part of its URL).
     #[serde(rename = "apiKey")]
     api_key: Option<String>,
 }
@@ -84,12 +88,7 @@ fn too_large(limit: usize) -> ApiError {
 /// provider's handshake, deduplicates its retries, and queues the event durably before
 /// answering 200.
 #[utoipa::path(post, operation_id = "receiveEvent", path = "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}", tag = "ingress",
-    params(
-        ("provider" = String, Path, description = "The provider's name in lower case with `-` for `_` (`standard-webhooks`)"),
-        ("org_id" = String, Path), ("workspace_id" = String, Path), ("app_id" = String, Path),
-        ("webhook_id" = String, Path),
-        ("apiKey" = String, Query, description = "The webhook's API key (part of its URL)"),
-    ),
+    params(IngressPath, KeyQuery),
     request_body(content = String, content_type = "*/*",
         description = "Any body up to 1 MiB (JSON, form-encoded, text); signatures cover the exact bytes"),
     security(()),
@@ -322,12 +321,7 @@ struct MetaHandshake {
 /// matches, 403 otherwise) and Okta's one-time verification (`{"verification": ...}` from
 /// `X-Okta-Verification-Challenge`). Other providers have no GET handshake (405).
 #[utoipa::path(get, operation_id = "answerHandshake", path = "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}", tag = "ingress",
-    params(
-        ("provider" = String, Path, description = "The provider's name in lower case with `-` for `_` (`standard-webhooks`)"),
-        ("org_id" = String, Path), ("workspace_id" = String, Path), ("app_id" = String, Path),
-        ("webhook_id" = String, Path),
-        ("apiKey" = String, Query, description = "The webhook's API key (part of its URL)"),
-    ),
+    params(IngressPath, KeyQuery),
     security(()),
     responses(
         (status = 200, description = "The challenge (text for Meta, JSON for Okta)", body = String),

@@ -25,6 +25,15 @@ use crate::secret::SecretString;
 
 type St = State<Arc<ManagementState>>;
 
+/// The connector a path names (for the OpenAPI document; handlers take it as `Path<String>`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct ConnectorPath {
+    /// The connector's id.
+    id: String,
+}
+
 pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
@@ -370,14 +379,14 @@ async fn list(State(st): St, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<Li
 }
 
 /// Read a connector
-#[utoipa::path(get, operation_id = "getConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+#[utoipa::path(get, operation_id = "getConnector", path = "/v1/connectors/{id}", tag = "connectors", params(ConnectorPath),
     responses((status = 200, body = ConnectorView), (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema)))]
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<ConnectorView>, ApiError> {
     Ok(Json(load(&st, &id).await?.into()))
 }
 
 /// Change a connector
-#[utoipa::path(patch, operation_id = "updateConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")), request_body = UpdateConnector,
+#[utoipa::path(patch, operation_id = "updateConnector", path = "/v1/connectors/{id}", tag = "connectors", params(ConnectorPath), request_body = UpdateConnector,
     responses(
         (status = 200, body = ConnectorView),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
@@ -458,7 +467,7 @@ async fn update(
 }
 
 /// Delete a connector
-#[utoipa::path(delete, operation_id = "deleteConnector", path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+#[utoipa::path(delete, operation_id = "deleteConnector", path = "/v1/connectors/{id}", tag = "connectors", params(ConnectorPath),
     responses((status = 204, description = "Deleted with its secrets"), (status = 404, description = "`CONNECTOR_NOT_FOUND`", body = ErrorSchema)))]
 async fn remove(State(st): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let c = load(&st, &id).await?;
@@ -476,7 +485,7 @@ struct SecretView {
 /// Show a connector's signing secret
 ///
 /// The one endpoint that exists to show the signing secret.
-#[utoipa::path(get, operation_id = "getSigningSecret", path = "/v1/connectors/{id}/signing-secret", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+#[utoipa::path(get, operation_id = "getSigningSecret", path = "/v1/connectors/{id}/signing-secret", tag = "connectors", params(ConnectorPath),
     responses(
         (status = 200, body = SecretView),
         (status = 404, description = "`CONNECTOR_NOT_FOUND`, `SIGNING_NOT_CONFIGURED`", body = ErrorSchema),
@@ -491,7 +500,7 @@ async fn signing_secret(State(st): St, Path(id): Path<String>) -> Result<Json<Se
 }
 
 /// Call a connector now
-#[utoipa::path(post, operation_id = "invokeConnector", path = "/v1/connectors/{id}/invoke", tag = "connectors", params(("id" = String, Path, description = "The connector's id")), request_body = OutboundEvent,
+#[utoipa::path(post, operation_id = "invokeConnector", path = "/v1/connectors/{id}/invoke", tag = "connectors", params(ConnectorPath), request_body = OutboundEvent,
     responses(
         (status = 200, description = "The endpoint's answer (or why there was none)", body = ImmediateResult),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `INVALID_EVENT`", body = ErrorSchema),
@@ -575,7 +584,7 @@ struct Rotated {
 ///
 /// A new signing secret; the previous one keeps signing for the overlap window. The answer
 /// shows the new secret (as the signing-secret endpoint does).
-#[utoipa::path(post, operation_id = "rotateSigningSecret", path = "/v1/connectors/{id}/signing-secret/rotate", tag = "connectors", params(("id" = String, Path, description = "The connector's id")),
+#[utoipa::path(post, operation_id = "rotateSigningSecret", path = "/v1/connectors/{id}/signing-secret/rotate", tag = "connectors", params(ConnectorPath),
     request_body(content = RotateRequest, description = "Optional: a secret to use and the overlap"),
     responses(
         (status = 200, body = Rotated),
@@ -629,7 +638,7 @@ struct Recovered {
 /// Redeliver what failed since a time
 ///
 /// Redelivers every failed delivery of the connector since a time (after an outage).
-#[utoipa::path(post, operation_id = "recoverDeliveries", path = "/v1/connectors/{id}/recover", tag = "connectors", params(("id" = String, Path, description = "The connector's id"), RecoverQuery),
+#[utoipa::path(post, operation_id = "recoverDeliveries", path = "/v1/connectors/{id}/recover", tag = "connectors", params(ConnectorPath, RecoverQuery),
     responses(
         (status = 202, body = Recovered),
         (status = 400, description = "`INVALID_QUERY`", body = ErrorSchema),

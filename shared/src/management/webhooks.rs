@@ -24,6 +24,15 @@ use crate::registration::webhook_secret_name;
 
 type St = State<Arc<ManagementState>>;
 
+/// The webhook a path names (for the OpenAPI document; handlers take it as `Path<String>`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct WebhookPath {
+    /// The webhook's id.
+    id: String,
+}
+
 pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
@@ -273,14 +282,14 @@ async fn list(State(st): St, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Li
 }
 
 /// Read a webhook
-#[utoipa::path(get, operation_id = "getWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(get, operation_id = "getWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses((status = 200, body = WebhookView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn read(State(st): St, Path(id): Path<String>) -> Result<Json<WebhookView>, ApiError> {
     Ok(Json(load(&st, &id).await?.into()))
 }
 
 /// Bind a webhook to a process
-#[utoipa::path(post, operation_id = "addBinding", path = "/v1/webhooks/{id}/bindings", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")), request_body = BindingKind,
+#[utoipa::path(post, operation_id = "addBinding", path = "/v1/webhooks/{id}/bindings", tag = "webhooks", params(WebhookPath), request_body = BindingKind,
     responses(
         (status = 201, body = Binding),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
@@ -315,7 +324,7 @@ async fn add_binding(
 ///
 /// Oldest first. A webhook's bindings are read whole (they are few) and paged here.
 #[utoipa::path(get, operation_id = "listBindings", path = "/v1/webhooks/{id}/bindings", tag = "webhooks",
-    params(("id" = String, Path, description = "The webhook's id"), PageQuery),
+    params(WebhookPath, PageQuery),
     responses(
         (status = 200, body = ListPage<Binding>),
         (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
@@ -367,7 +376,7 @@ async fn load_secrets(st: &ManagementState, webhook: &Webhook) -> Result<Webhook
 ///
 /// Activates a webhook (it needs a binding). With a registration helper, the helper is told
 /// the event URL first; if it fails or is late the webhook stays inactive (502).
-#[utoipa::path(post, operation_id = "activateWebhook", path = "/v1/webhooks/{id}/activate", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(post, operation_id = "activateWebhook", path = "/v1/webhooks/{id}/activate", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 200, body = WebhookView),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
@@ -418,7 +427,7 @@ async fn activate(
 /// webhook stops receiving first; a deregistration helper is told afterwards, and if that
 /// fails the failure is kept on the webhook (`lastDeregistrationError`) and logged, and the
 /// webhook stays inactive with its `registrationData` (so it can be cleaned up by hand).
-#[utoipa::path(post, operation_id = "deactivateWebhook", path = "/v1/webhooks/{id}/deactivate", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(post, operation_id = "deactivateWebhook", path = "/v1/webhooks/{id}/deactivate", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 200, description = "Inactive; a failed deregistration shows in `lastDeregistrationError`", body = WebhookView),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
@@ -472,7 +481,7 @@ fn ingress_url(base: &str, w: &Webhook, key: &ApiKey) -> String {
 /// Show a webhook's ingress URL (with its API key)
 ///
 /// The one endpoint (with the reset) that shows the API key: it is part of the URL.
-#[utoipa::path(get, operation_id = "getWebhookUrl", path = "/v1/webhooks/{id}/url", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(get, operation_id = "getWebhookUrl", path = "/v1/webhooks/{id}/url", tag = "webhooks", params(WebhookPath),
     responses((status = 200, body = UrlView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
@@ -483,7 +492,7 @@ async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri
 /// Reset a webhook's API key
 ///
 /// A new key; the old one fails from now on (in AWS, once warm caches expire).
-#[utoipa::path(post, operation_id = "resetApiKey", path = "/v1/webhooks/{id}/api-key", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(post, operation_id = "resetApiKey", path = "/v1/webhooks/{id}/api-key", tag = "webhooks", params(WebhookPath),
     responses((status = 200, description = "The new URL; the old key fails from now on", body = UrlView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
 async fn reset_api_key(
     State(st): St,
@@ -504,7 +513,7 @@ async fn reset_api_key(
 
 /// Remove a binding
 #[utoipa::path(delete, operation_id = "removeBinding", path = "/v1/webhooks/{id}/bindings/{binding_id}", tag = "webhooks",
-    params(("id" = String, Path, description = "The webhook's id"), ("binding_id" = String, Path, description = "The binding's id")),
+    params(WebhookPath, ("binding_id" = String, Path, description = "The binding's id")),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`, `BINDING_NOT_FOUND`", body = ErrorSchema),
@@ -534,7 +543,7 @@ struct WaitRequest {
 ///
 /// The process engine registers an instance waiting at a resume binding.
 #[utoipa::path(put, operation_id = "putWaiter", path = "/v1/webhooks/{id}/waiters/{instance_id}", tag = "webhooks",
-    params(("id" = String, Path, description = "The webhook's id"), ("instance_id" = String, Path, description = "The process instance (1 to 256 characters)")),
+    params(WebhookPath, ("instance_id" = String, Path, description = "The process instance (1 to 256 characters)")),
     request_body = WaitRequest,
     responses(
         (status = 200, body = Waiter),
@@ -583,7 +592,7 @@ async fn put_waiter(
 
 /// Stop an instance waiting
 #[utoipa::path(delete, operation_id = "removeWaiter", path = "/v1/webhooks/{id}/waiters/{instance_id}", tag = "webhooks",
-    params(("id" = String, Path, description = "The webhook's id"), ("instance_id" = String, Path, description = "The process instance")),
+    params(WebhookPath, ("instance_id" = String, Path, description = "The process instance")),
     responses(
         (status = 204, description = "No longer waiting"),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`, `WAITER_NOT_FOUND`", body = ErrorSchema),
@@ -617,7 +626,7 @@ struct ProviderSecretRotated {
 ///
 /// Replaces the provider secret independently of the API key; the previous one keeps
 /// verifying for the overlap window, so the provider can be switched over without loss.
-#[utoipa::path(put, operation_id = "rotateProviderSecret", path = "/v1/webhooks/{id}/provider-secret", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(put, operation_id = "rotateProviderSecret", path = "/v1/webhooks/{id}/provider-secret", tag = "webhooks", params(WebhookPath),
     request_body = RotateProviderSecret,
     responses(
         (status = 200, body = ProviderSecretRotated),
@@ -672,7 +681,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 /// Change a webhook
 ///
 /// Renames or re-describes a webhook (names stay unique per location).
-#[utoipa::path(patch, operation_id = "updateWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")), request_body = UpdateWebhook,
+#[utoipa::path(patch, operation_id = "updateWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath), request_body = UpdateWebhook,
     responses(
         (status = 200, body = WebhookView),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`, `PROVIDER_IMMUTABLE`", body = ErrorSchema),
@@ -724,7 +733,7 @@ async fn update(
 /// Delete an inactive webhook
 ///
 /// Deletes an inactive webhook with its bindings, waiters and secrets.
-#[utoipa::path(delete, operation_id = "deleteWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+#[utoipa::path(delete, operation_id = "deleteWebhook", path = "/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 204, description = "Deleted with its bindings, waiters and secrets"),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
