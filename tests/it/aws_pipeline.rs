@@ -199,3 +199,83 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert_eq!(STANDARD.decode(full["rawBody"].as_str().unwrap()).unwrap(), big);
     assert_eq!(full["webhookMessage"]["payload"].as_str().unwrap().as_bytes(), &big[..]);
 }
+
+/// Without `HOOKBRIDGE_PUBLIC_URL` (the template's default) management hands out URLs on the
+/// API's own domain, and a URL-bound signature (Twilio) over the URL API Gateway was called
+/// at verifies in the Lambda ingress.
+#[tokio::test]
+async fn urls_and_url_bound_signatures_behind_api_gateway() {
+    use hmac::Mac;
+    let app = hookbridge_tests::aws_app().await;
+    let spec = |name: String| QueueSpec {
+        name,
+        visibility_timeout: Duration::from_secs(60),
+        max_receives: 5,
+        dead_letter: None,
+    };
+    let events = app.backend.queues.create_queue(&spec(hookbridge_tests::unique("events"))).await.unwrap();
+    let starts = app.backend.queues.create_queue(&spec(hookbridge_tests::unique("starts"))).await.unwrap();
+    let dispatch = hookbridge::lambda::DispatchSettings {
+        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
+        allow: hookbridge::dispatch::AllowList::default(),
+        schedule: None,
+        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
+    };
+    let management = app.management(
+        ManagementConfig {
+            public_base_url: None,
+            admin_token: None,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+        },
+        std::sync::Arc::new(app.dispatcher(dispatch).unwrap()),
+        events.clone(),
+    );
+    let (status, created) = admin(
+        &management,
+        "POST",
+        "/v1/webhooks",
+        Some(json!({"name": "aws-twilio", "provider": "TWILIO", "providerSecret": "twilio-token",
+            "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let binding = json!({"type": "START_PROCESS", "processDefinitionId": "sms", "queue": starts.as_str()});
+    assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/bindings"), Some(binding)).await.0, 201);
+    assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+    let (_, url) = admin(&management, "GET", &format!("/v1/webhooks/{id}/url"), None).await;
+    let url = url["url"].as_str().unwrap().to_owned();
+    let fixture: Value = serde_json::from_str(APIGW_IAM).unwrap();
+    let domain = fixture["requestContext"]["domainName"].as_str().unwrap();
+    assert!(url.starts_with(&format!("https://{domain}/webhooks/twilio/")), "{url}");
+
+    // Twilio signs the URL it was given (on the ingress fixture's domain) and the form body.
+    let ingress_fixture: Value = serde_json::from_str(APIGW).unwrap();
+    let host = ingress_fixture["headers"]["host"].as_str().unwrap();
+    let path_and_query = &url[url.find("/webhooks/").unwrap()..];
+    let (path, query) = path_and_query.split_once('?').unwrap();
+    let called = format!("https://{host}{path_and_query}");
+    let form = b"Body=hello&From=%2B14158675309";
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"twilio-token").unwrap();
+    mac.update(format!("{called}BodyhelloFrom+14158675309").as_bytes());
+    let sig = STANDARD.encode(mac.finalize().into_bytes());
+    let event = |sig: &str| {
+        let mut v: Value = serde_json::from_str(&apigw_event(
+            APIGW,
+            "POST",
+            path,
+            query,
+            Some(form),
+            "application/x-www-form-urlencoded",
+        ))
+        .unwrap();
+        v["headers"]["x-twilio-signature"] = json!(sig);
+        v.to_string()
+    };
+    let ingress = app.ingress(events.clone());
+    let (status, body) = invoke(&ingress, event(&sig)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = invoke(&ingress, event("AAAAAAAAAAAAAAAAAAAAAAAAAAA=")).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("SIGNATURE_INVALID")));
+    assert_eq!(receive_n(&app, &events, 1).await.len(), 1);
+}
