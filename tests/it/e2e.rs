@@ -384,3 +384,40 @@ mod plain {
         idempotency_keys_replay_the_first_answer,
     );
 }
+
+/// A 2xx means queued: while the events queue is down the ingress answers 503 with
+/// `Retry-After` (nothing acknowledged, the authenticated event kept as a failed trigger),
+/// and the provider's retry goes through once it is back.
+#[tokio::test]
+async fn a_queue_outage_answers_503_and_the_retry_is_accepted() {
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = down.clone();
+    let app = TestApp::spawn_wrapped(move |mut b| {
+        b.queues = std::sync::Arc::new(hookbridge_tests::OutageQueues { inner: b.queues.clone(), down: flag });
+        b
+    })
+    .await;
+    let id = app.create_webhook("outage-hook").await;
+    let url = app.bind_and_activate(&id, "p", "outage-starts").await;
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let send = || app.http.post(&url).header("idempotency-key", "delivery-1").json(&json!({"n": 1})).send();
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "SERVICE_UNAVAILABLE");
+    let failed = hookbridge_tests::eventually(|| async {
+        let (_, page) = app.call(Method::GET, &format!("/v1/failed-triggers?webhookId={id}"), None).await;
+        page["items"].as_array().and_then(|i| i.first().cloned())
+    })
+    .await;
+    assert!(failed["cause"].as_str().unwrap().contains("ingress"), "{failed}");
+
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), 200, "the retry is not taken for a duplicate of the refused call");
+    let accepted: Value = r.json().await.unwrap();
+    assert!(accepted.get("duplicate").is_none());
+    let got = app.receive_n("outage-starts", 1).await;
+    assert_eq!(got[0]["body"]["eventId"], accepted["eventId"]);
+    app.stop().await;
+}

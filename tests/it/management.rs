@@ -14,8 +14,15 @@ type Calls = Arc<Mutex<Vec<(String, http::HeaderMap, Value)>>>;
 /// An in-process registration helper: `/register` answers a subscription, `/deregister`
 /// 204, `/fail` 500, `/late` never in time.
 async fn helper() -> (String, Calls) {
+    let (base, calls, _) = helper_with_release().await;
+    (base, calls)
+}
+
+/// The helper, and what releases its `/held` answer.
+async fn helper_with_release() -> (String, Calls, Arc<tokio::sync::Notify>) {
     use axum::routing::post;
     let calls: Calls = Arc::default();
+    let release = Arc::new(tokio::sync::Notify::new());
     let record = |calls: Calls, answer: fn() -> axum::response::Response| {
         move |uri: http::Uri, headers: http::HeaderMap, body: axum::body::Bytes| {
             let calls = calls.clone();
@@ -33,6 +40,21 @@ async fn helper() -> (String, Calls) {
             post(record(calls.clone(), || axum::Json(json!({"subscriptionId": "sub-123"})).into_response())),
         )
         .route("/deregister", post(record(calls.clone(), || http::StatusCode::NO_CONTENT.into_response())))
+        .route(
+            "/held",
+            post({
+                let (calls, release) = (calls.clone(), release.clone());
+                move |uri: http::Uri, headers: http::HeaderMap| {
+                    calls.lock().unwrap().push((uri.path().to_owned(), headers, Value::Null));
+                    let release = release.clone();
+                    async move {
+                        // Answers once the test says so.
+                        release.notified().await;
+                        axum::Json(json!({"subscriptionId": "held"}))
+                    }
+                }
+            }),
+        )
         .route("/fail", post(record(calls.clone(), || http::StatusCode::INTERNAL_SERVER_ERROR.into_response())))
         .route(
             "/late",
@@ -51,7 +73,7 @@ async fn helper() -> (String, Calls) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, calls)
+    (base, calls, release)
 }
 
 fn take(calls: &Calls) -> Vec<(String, http::HeaderMap, Value)> {
@@ -397,11 +419,42 @@ async fn bindings_page_with_a_cursor(app: TestApp) {
     app.stop().await;
 }
 
+/// A change that lands while the registration helper is answering makes the activation
+/// fail with 409 `CONCURRENT_UPDATE`, and the registration it made is undone.
+async fn a_concurrent_change_during_registration_is_undone(app: TestApp) {
+    let (helper_base, calls, release) = helper_with_release().await;
+    let id = app.create_webhook("held-hook").await;
+    let helpers = json!({
+        "registration": {"url": format!("{helper_base}/held")},
+        "deregistration": {"url": format!("{helper_base}/deregister")}
+    });
+    assert_eq!(app.call(Method::PATCH, &format!("/v1/webhooks/{id}"), Some(helpers)).await.0, 200);
+    let binding = json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "held-starts"});
+    assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/bindings"), Some(binding)).await.0, 201);
+    let activation = tokio::spawn(app.admin(Method::POST, &format!("/v1/webhooks/{id}/activate")).send());
+    hookbridge_tests::eventually(|| async { (!calls.lock().unwrap().is_empty()).then_some(()) }).await;
+    let (status, _) =
+        app.call(Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"description": "meanwhile"}))).await;
+    assert_eq!(status, 200);
+    release.notify_one();
+    let r = activation.await.unwrap().unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "CONCURRENT_UPDATE");
+    let (_, webhook) = app.call(Method::GET, &format!("/v1/webhooks/{id}"), None).await;
+    assert_eq!((webhook["state"].as_str(), webhook["description"].as_str()), (Some("INACTIVE"), Some("meanwhile")));
+    let got = take(&calls);
+    let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/held", "/deregister"], "registered, then undone");
+    assert_eq!(got[1].2["registrationData"], json!({"subscriptionId": "held"}));
+    app.stop().await;
+}
+
 mod both {
     use super::*;
     hookbridge_tests::on_both_backends!(with super::fast_helpers;
         projects_and_branches_in_the_triggers_view,
         remaining_error_codes,
         bindings_page_with_a_cursor,
+        a_concurrent_change_during_registration_is_undone,
     );
 }

@@ -69,6 +69,14 @@ impl TestApp {
         }
     }
 
+    /// A runner on the embedded store with its ports adjusted first (fault injection).
+    pub async fn spawn_wrapped(wrap: impl FnOnce(Backend) -> Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (backend, _) = hookbridge::backend::local::open(dir.path()).expect("local store opens");
+        let running = hookbridge_local::start_on(test_config(dir.path()), wrap(backend)).await.expect("runner starts");
+        Self::around(running, dir, None)
+    }
+
     /// Which backend this runner stores in.
     pub fn is_aws(&self) -> bool {
         self._keep.is_some()
@@ -495,3 +503,66 @@ macro_rules! on_both_backends {
 
 /// The config as it is (for [`on_both_backends!`]).
 pub fn unchanged(_: &mut LocalConfig) {}
+
+/// A queue outage on demand: while `down` is set, every send fails as a whole (as SQS does
+/// when unreachable). Everything else goes to the real backend.
+pub struct OutageQueues {
+    pub inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
+    pub down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl hookbridge::ports::Queues for OutageQueues {
+    async fn create_queue(
+        &self,
+        spec: &hookbridge::ports::QueueSpec,
+    ) -> Result<hookbridge::domain::QueueRef, StoreError> {
+        self.inner.create_queue(spec).await
+    }
+
+    async fn send_batch(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        messages: &[hookbridge::ports::OutgoingMessage],
+    ) -> Result<Vec<Result<(), hookbridge::ports::SendFailure>>, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::msg("queue service unreachable (injected)"));
+        }
+        self.inner.send_batch(queue, messages).await
+    }
+
+    async fn receive(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        max: u32,
+        visibility: std::time::Duration,
+        wait: std::time::Duration,
+    ) -> Result<Vec<hookbridge::ports::ReceivedMessage>, StoreError> {
+        self.inner.receive(queue, max, visibility, wait).await
+    }
+
+    async fn delete(&self, queue: &hookbridge::domain::QueueRef, receipt_handle: &str) -> Result<(), StoreError> {
+        self.inner.delete(queue, receipt_handle).await
+    }
+
+    async fn delete_batch(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        receipt_handles: &[String],
+    ) -> Result<(), StoreError> {
+        self.inner.delete_batch(queue, receipt_handles).await
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: &hookbridge::domain::QueueRef,
+        receipt_handle: &str,
+        timeout: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.change_visibility(queue, receipt_handle, timeout).await
+    }
+
+    async fn depth(&self, queue: &hookbridge::domain::QueueRef) -> Result<u64, StoreError> {
+        self.inner.depth(queue).await
+    }
+}
