@@ -393,7 +393,7 @@ async fn a_queue_outage_answers_503_and_the_retry_is_accepted() {
     let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = down.clone();
     let app = TestApp::spawn_wrapped(move |mut b| {
-        b.queues = std::sync::Arc::new(hookbridge_tests::OutageQueues { inner: b.queues.clone(), down: flag });
+        b.queues = std::sync::Arc::new(hookbridge_tests::TestQueues::with_outage(b.queues.clone(), flag));
         b
     })
     .await;

@@ -45,9 +45,9 @@ async fn two_start_bindings_each_get_every_event(app: TestApp) {
     events.sort();
     assert_eq!(ids(&a), events);
     assert_eq!(ids(&b), events);
-    // The FIFO queue keeps the webhook's events in order.
-    let ns: Vec<i64> = b.iter().map(|m| m["body"]["webhookMessage"]["payload"]["n"].as_i64().unwrap()).collect();
-    assert_eq!(ns, vec![0, 1, 2]);
+    // The FIFO queue got each event once (its order is the fan-out's send order, which the
+    // standard events queue does not tie to arrival order: see docs/messages.md).
+    assert!(app.receive("audit-starts.fifo", 10, 0).await.is_empty());
     assert!(a.iter().all(|m| m["body"]["processDefinitionId"] == "onboarding"));
     // Mixing resume into a start webhook is refused.
     let (status, err) = app

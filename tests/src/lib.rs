@@ -37,7 +37,7 @@ impl TestApp {
 
     /// The same runner on the AWS backend (DynamoDB, SQS, Secrets Manager and S3 served by
     /// the emulator `make test` starts): a fresh table, bucket and secret prefix, and queue
-    /// names of its own (see [`NamespacedQueues`]), so tests run in parallel.
+    /// names of its own (see [`TestQueues`]), so tests run in parallel.
     pub async fn spawn_aws() -> Self {
         Self::spawn_aws_with(|_| {}).await
     }
@@ -46,7 +46,7 @@ impl TestApp {
     pub async fn spawn_aws_with(adjust: impl FnOnce(&mut LocalConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut aws = aws_app().await;
-        aws.backend.queues = std::sync::Arc::new(NamespacedQueues::new(aws.backend.queues.clone(), &unique("q")));
+        aws.backend.queues = std::sync::Arc::new(TestQueues::namespaced(aws.backend.queues.clone(), &unique("q")));
         let mut config = test_config(dir.path());
         // Fewer pollers: every idle one is a long poll on the emulator.
         config.fanout_workers = 2;
@@ -380,21 +380,32 @@ pub mod bench {
     }
 }
 
-/// SQS under a per-test prefix: every queue name `n` is `{prefix}-n` on the emulator, and a
-/// queue named for the first time is created (the embedded store creates queues on use;
-/// tests bind webhooks to queue names freely). Everything else goes to the real backend.
-pub struct NamespacedQueues {
+/// The queues tests run on: the real backend's, optionally under a per-test name prefix and
+/// optionally with an outage switch. With a prefix every queue name `n` is `{prefix}-n` on
+/// the emulator, and a queue named for the first time is created (the embedded store creates
+/// queues on use; tests bind webhooks to queue names freely). While `down` is set every send
+/// fails as a whole, as SQS does when unreachable.
+pub struct TestQueues {
     inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
-    prefix: String,
+    prefix: Option<String>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     urls: tokio::sync::Mutex<std::collections::HashMap<String, hookbridge::domain::QueueRef>>,
 }
 
-impl NamespacedQueues {
-    pub fn new(inner: std::sync::Arc<dyn hookbridge::ports::Queues>, prefix: &str) -> Self {
-        Self { inner, prefix: prefix.to_owned(), urls: Default::default() }
+impl TestQueues {
+    pub fn namespaced(inner: std::sync::Arc<dyn hookbridge::ports::Queues>, prefix: &str) -> Self {
+        Self { inner, prefix: Some(prefix.to_owned()), down: Default::default(), urls: Default::default() }
+    }
+
+    pub fn with_outage(
+        inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
+        down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        Self { inner, prefix: None, down, urls: Default::default() }
     }
 
     async fn resolve(&self, q: &hookbridge::domain::QueueRef) -> Result<hookbridge::domain::QueueRef, StoreError> {
+        let Some(prefix) = &self.prefix else { return Ok(q.clone()) };
         if q.is_url() {
             return Ok(q.clone());
         }
@@ -403,7 +414,7 @@ impl NamespacedQueues {
             return Ok(u.clone());
         }
         let spec = hookbridge::ports::QueueSpec {
-            name: format!("{}-{}", self.prefix, q.name()),
+            name: format!("{prefix}-{}", q.name()),
             visibility_timeout: std::time::Duration::from_secs(30),
             max_receives: 0,
             dead_letter: None,
@@ -415,13 +426,15 @@ impl NamespacedQueues {
 }
 
 #[async_trait::async_trait]
-impl hookbridge::ports::Queues for NamespacedQueues {
+impl hookbridge::ports::Queues for TestQueues {
     async fn create_queue(
         &self,
         spec: &hookbridge::ports::QueueSpec,
     ) -> Result<hookbridge::domain::QueueRef, StoreError> {
         let mut spec = spec.clone();
-        spec.name = format!("{}-{}", self.prefix, spec.name);
+        if let Some(prefix) = &self.prefix {
+            spec.name = format!("{prefix}-{}", spec.name);
+        }
         if let Some(dlq) = &spec.dead_letter {
             spec.dead_letter = Some(self.resolve(dlq).await?);
         }
@@ -433,6 +446,9 @@ impl hookbridge::ports::Queues for NamespacedQueues {
         queue: &hookbridge::domain::QueueRef,
         messages: &[hookbridge::ports::OutgoingMessage],
     ) -> Result<Vec<Result<(), hookbridge::ports::SendFailure>>, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::msg("queue service unreachable (injected)"));
+        }
         self.inner.send_batch(&self.resolve(queue).await?, messages).await
     }
 
@@ -503,66 +519,3 @@ macro_rules! on_both_backends {
 
 /// The config as it is (for [`on_both_backends!`]).
 pub fn unchanged(_: &mut LocalConfig) {}
-
-/// A queue outage on demand: while `down` is set, every send fails as a whole (as SQS does
-/// when unreachable). Everything else goes to the real backend.
-pub struct OutageQueues {
-    pub inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
-    pub down: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-#[async_trait::async_trait]
-impl hookbridge::ports::Queues for OutageQueues {
-    async fn create_queue(
-        &self,
-        spec: &hookbridge::ports::QueueSpec,
-    ) -> Result<hookbridge::domain::QueueRef, StoreError> {
-        self.inner.create_queue(spec).await
-    }
-
-    async fn send_batch(
-        &self,
-        queue: &hookbridge::domain::QueueRef,
-        messages: &[hookbridge::ports::OutgoingMessage],
-    ) -> Result<Vec<Result<(), hookbridge::ports::SendFailure>>, StoreError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::msg("queue service unreachable (injected)"));
-        }
-        self.inner.send_batch(queue, messages).await
-    }
-
-    async fn receive(
-        &self,
-        queue: &hookbridge::domain::QueueRef,
-        max: u32,
-        visibility: std::time::Duration,
-        wait: std::time::Duration,
-    ) -> Result<Vec<hookbridge::ports::ReceivedMessage>, StoreError> {
-        self.inner.receive(queue, max, visibility, wait).await
-    }
-
-    async fn delete(&self, queue: &hookbridge::domain::QueueRef, receipt_handle: &str) -> Result<(), StoreError> {
-        self.inner.delete(queue, receipt_handle).await
-    }
-
-    async fn delete_batch(
-        &self,
-        queue: &hookbridge::domain::QueueRef,
-        receipt_handles: &[String],
-    ) -> Result<(), StoreError> {
-        self.inner.delete_batch(queue, receipt_handles).await
-    }
-
-    async fn change_visibility(
-        &self,
-        queue: &hookbridge::domain::QueueRef,
-        receipt_handle: &str,
-        timeout: std::time::Duration,
-    ) -> Result<(), StoreError> {
-        self.inner.change_visibility(queue, receipt_handle, timeout).await
-    }
-
-    async fn depth(&self, queue: &hookbridge::domain::QueueRef) -> Result<u64, StoreError> {
-        self.inner.depth(queue).await
-    }
-}
