@@ -703,6 +703,8 @@ async fn update(
     if let Some(description) = req.description {
         webhook.description = description;
     }
+    // New helper credentials, validated before anything is written.
+    let mut credentials = None;
     if req.registration.is_some() || req.deregistration.is_some() {
         let mut secrets = load_secrets(&st, &webhook).await?;
         if let Some(h) = req.registration {
@@ -715,16 +717,21 @@ async fn update(
             webhook.helpers.deregistration = endpoint;
             secrets.deregistration_credential = credential.flatten();
         }
-        st.backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await?;
+        credentials = Some(secrets);
     }
     webhook.version += 1;
     webhook.updated_at = st.backend.clock.now();
+    // The webhook first: its usual refusals (name taken, concurrent change) then leave the
+    // stored credentials as they were.
     match st.backend.registry.update_webhook(&webhook).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::NameTaken)) => {
             return Err(ApiError::new(ErrorCode::NAME_TAKEN, "a webhook with this name exists in this location"));
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some(secrets) = credentials {
+        st.backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await?;
     }
     st.cache.invalidate(&webhook.id);
     Ok(Json(webhook.into()))
