@@ -12,7 +12,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          outbound calls may reach: {} (HOOKBRIDGE_ALLOW_TARGETS; everything private is refused otherwise)\n\
          admin token: {token}\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/webhooks\n\
-         (the README walks through creating, binding and calling a webhook)\n",
+         (the README walks through creating, binding and calling a webhook;\n\
+          the whole API is described at {url}/v1/openapi.json)\n",
         data_dir.display(),
         running.allow_targets,
         token = running.admin_token.expose(),
