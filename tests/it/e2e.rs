@@ -421,3 +421,28 @@ async fn a_queue_outage_answers_503_and_the_retry_is_accepted() {
     assert_eq!(got[0]["body"]["eventId"], accepted["eventId"]);
     app.stop().await;
 }
+
+/// A body that breaks off mid-stream (here: a malformed chunk) is 400 `BODY_UNREADABLE`,
+/// and nothing is queued. Written on a raw socket: no HTTP client sends such a body.
+#[tokio::test]
+async fn a_malformed_body_is_unreadable() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let id = app.create_webhook("broken-body").await;
+    let url = app.bind_and_activate(&id, "p", "broken-starts").await;
+    let path_and_query = &url[url.find("/webhooks/").unwrap()..];
+    let mut socket = tokio::net::TcpStream::connect(app.running.addr).await.unwrap();
+    let request = format!(
+        "POST {path_and_query} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
+        app.running.addr
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // The server closes the connection after answering; bounded in case it does not.
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains(r#""code":"BODY_UNREADABLE""#), "{answer}");
+    assert!(app.receive("broken-starts", 10, 1).await.is_empty());
+    app.stop().await;
+}
