@@ -294,6 +294,17 @@ async fn connector_management_validation_and_updates(app: TestApp) {
     let (status, s) = app.call(Method::GET, &format!("/v1/connectors/{id}/signing-secret"), None).await;
     assert_eq!(status, 200);
     assert_eq!(STANDARD.decode(s["secret"].as_str().unwrap()).unwrap().len(), 32);
+    // The list pages with a cursor and never shows a secret.
+    connector(&app, json!({"name": "second sink", "baseUrl": "https://example.org/2"})).await;
+    let (status, first) = app.call(Method::GET, "/v1/connectors?limit=1", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["nextCursor"].as_str().expect("a second page");
+    let (_, second) = app.call(Method::GET, &format!("/v1/connectors?limit=1&cursor={cursor}"), None).await;
+    let mut names: Vec<&str> = [&first, &second].iter().map(|p| p["items"][0]["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["audit sink", "second sink"]);
+    assert!(!first.to_string().contains(s["secret"].as_str().unwrap()));
     let (status, _) = app.call(Method::DELETE, &format!("/v1/connectors/{id}"), None).await;
     assert_eq!(status, 204);
     let (status, e) = app.call(Method::GET, &format!("/v1/connectors/{id}"), None).await;
