@@ -646,7 +646,52 @@ async fn the_other_providers_accept_signed_and_refuse_tampered(app: TestApp) {
     app.stop().await;
 }
 
+/// Providers without a delivery id: a retry (the same signed request) answers with the
+/// original event and starts nothing; other deliveries from the same subscription start.
+async fn signature_keyed_retries_and_distinct_linear_events(app: TestApp) {
+    let (_, lin) = webhook(&app, "linear-dedup", "LINEAR", json!("linear-secret"), "linear-dedup-starts").await;
+    let lin_url = lin["url"].as_str().unwrap();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let event = |issue: &str| {
+        format!(
+            r#"{{"action":"create","type":"Issue","webhookId":"wh-1","data":{{"id":"{issue}"}},"webhookTimestamp":{now_ms}}}"#
+        )
+    };
+    let send = |url: String, header: &'static str, sig: String, body: String| {
+        let app = &app;
+        async move { post(app, &url, &[(header.to_owned(), sig)], &body).await.json::<Value>().await.unwrap() }
+    };
+    let (one, two) = (event("ISS-1"), event("ISS-2"));
+    let first =
+        send(lin_url.into(), "linear-signature", hex_hmac("linear-secret", &[one.as_bytes()]), one.clone()).await;
+    let other =
+        send(lin_url.into(), "linear-signature", hex_hmac("linear-secret", &[two.as_bytes()]), two.clone()).await;
+    let retry = send(lin_url.into(), "linear-signature", hex_hmac("linear-secret", &[one.as_bytes()]), one).await;
+    assert_ne!(first["eventId"], other["eventId"], "the same subscription, another delivery");
+    assert_eq!((retry["eventId"].clone(), retry["duplicate"].clone()), (first["eventId"].clone(), json!(true)));
+    assert_eq!(app.receive_n("linear-dedup-starts", 2).await.len(), 2);
+
+    let (_, meta) = webhook(
+        &app,
+        "meta-dedup",
+        "META",
+        json!({"verifyToken": "v", "appSecret": "meta-secret"}),
+        "meta-dedup-starts",
+    )
+    .await;
+    let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","time":1700000000}]}"#;
+    let sig = format!("sha256={}", hex_hmac("meta-secret", &[body.as_bytes()]));
+    let meta_url = meta["url"].as_str().unwrap();
+    let first = send(meta_url.into(), "x-hub-signature-256", sig.clone(), body.into()).await;
+    let retry = send(meta_url.into(), "x-hub-signature-256", sig, body.into()).await;
+    assert_eq!((retry["eventId"].clone(), retry["duplicate"].clone()), (first["eventId"].clone(), json!(true)));
+    assert_eq!(app.receive_n("meta-dedup-starts", 1).await.len(), 1);
+    assert!(app.receive("meta-dedup-starts", 10, 1).await.is_empty(), "the retry started nothing");
+    app.stop().await;
+}
+
 hookbridge_tests::on_both_backends!(
+    signature_keyed_retries_and_distinct_linear_events,
     the_other_providers_accept_signed_and_refuse_tampered,
     slack_verifies_answers_its_handshake_and_refuses_the_rest,
     meta_handshake_and_signed_events,

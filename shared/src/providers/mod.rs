@@ -806,38 +806,45 @@ pub fn zoom_encrypted_token(secret: &SecretString, plain: &str) -> String {
 }
 
 /// The provider's own id for this delivery, used to deduplicate its retries: a header, or a
-/// field of the body. GENERIC senders may send an `Idempotency-Key` header.
+/// field of the body. Any sender may add an `Idempotency-Key` header where the provider has
+/// no id of its own. Providers without an id whose signature covers the body or a timestamp
+/// (Meta, Descope, PagerDuty, Zoom, Discord, HubSpot, SendGrid, Linear without
+/// `Linear-Delivery`) are keyed by their signature: a retry or a replay carries the same one,
+/// another delivery does not.
 pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     let from_body = |field: &str| -> Option<String> {
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;
         v.get(field)?.as_str().map(str::to_owned)
     };
+    let own = |names: &[&str]| header(headers, names).map(str::to_owned);
+    // A digest keeps long signatures (ECDSA, Ed25519) within the key size.
+    let signature = |name: &str| header(headers, &[name]).map(|s| format!("sig-{}", hex::encode(Sha256::digest(s))));
     let id = match provider {
-        Provider::Generic => header(headers, &["idempotency-key"]).map(str::to_owned),
-        Provider::Github => header(headers, &["x-github-delivery"]).map(str::to_owned),
-        Provider::StandardWebhooks => header(headers, &["webhook-id"]).map(str::to_owned),
-        Provider::Svix => header(headers, &["svix-id", "webhook-id"]).map(str::to_owned),
-        Provider::Shopify => header(headers, &["x-shopify-webhook-id"]).map(str::to_owned),
+        Provider::Generic => own(&["idempotency-key"]),
+        Provider::Github => own(&["x-github-delivery"]),
+        Provider::StandardWebhooks => own(&["webhook-id"]),
+        Provider::Svix => own(&["svix-id", "webhook-id"]),
+        Provider::Shopify => own(&["x-shopify-webhook-id"]),
         Provider::Stripe => from_body("id"),
         Provider::Slack => from_body("event_id"),
-        Provider::Linear => from_body("webhookId"),
-        Provider::Gitlab => header(headers, &["x-gitlab-event-uuid", "idempotency-key"]).map(str::to_owned),
-        Provider::Twitch => header(headers, &["twitch-eventsub-message-id"]).map(str::to_owned),
+        // The body's `webhookId` names the subscription, not the delivery.
+        Provider::Linear => own(&["linear-delivery"]).or_else(|| signature("linear-signature")),
+        Provider::Gitlab => own(&["x-gitlab-event-uuid", "idempotency-key"]),
+        Provider::Twitch => own(&["twitch-eventsub-message-id"]),
         Provider::Square => from_body("event_id"),
-        Provider::Twilio => header(headers, &["i-twilio-idempotency-token"]).map(str::to_owned),
+        Provider::Twilio => own(&["i-twilio-idempotency-token"]),
         Provider::Mailgun => serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.pointer("/signature/token")?.as_str().map(str::to_owned)),
-        Provider::Meta
-        | Provider::Descope
-        | Provider::Pagerduty
-        | Provider::Zoom
-        | Provider::Okta
-        | Provider::Msgraph
-        | Provider::Discord
-        | Provider::Hubspot
-        | Provider::Sendgrid
-        | Provider::GenericHmac => header(headers, &["idempotency-key"]).map(str::to_owned),
+        Provider::Meta => own(&["idempotency-key"]).or_else(|| signature("x-hub-signature-256")),
+        Provider::Descope => own(&["idempotency-key"]).or_else(|| signature("x-descope-webhook-s256")),
+        Provider::Pagerduty => own(&["idempotency-key"]).or_else(|| signature("x-pagerduty-signature")),
+        Provider::Zoom => own(&["idempotency-key"]).or_else(|| signature("x-zm-signature")),
+        Provider::Discord => own(&["idempotency-key"]).or_else(|| signature("x-signature-ed25519")),
+        Provider::Hubspot => own(&["idempotency-key"]).or_else(|| signature("x-hubspot-signature-v3")),
+        Provider::Sendgrid => own(&["idempotency-key"]).or_else(|| signature("x-twilio-email-event-webhook-signature")),
+        // Their credential is the same on every request: only an explicit key identifies one.
+        Provider::Okta | Provider::Msgraph | Provider::GenericHmac => own(&["idempotency-key"]),
     };
     id.filter(|i| !i.is_empty() && i.len() <= 256)
 }

@@ -631,3 +631,30 @@ fn sendgrid_ecdsa() {
         Err(VerifyError::Missing)
     );
 }
+
+#[test]
+fn delivery_ids_tell_deliveries_apart() {
+    // Linear: the body's webhookId is the subscription's, the same on every event.
+    let a = br#"{"action":"create","webhookId":"wh-1","data":{"id":"1"}}"#;
+    let b = br#"{"action":"create","webhookId":"wh-1","data":{"id":"2"}}"#;
+    let lin = |body: &[u8]| {
+        let sig = hex::encode(Hmac::<Sha256>::new_from_slice(b"k").unwrap().chain_update(body).finalize().into_bytes());
+        delivery_id(Provider::Linear, &headers(&[("Linear-Signature", &sig)]), body)
+    };
+    assert_ne!(lin(a), lin(b));
+    assert_eq!(lin(a), lin(a), "a retry is the same delivery");
+    assert_eq!(
+        delivery_id(Provider::Linear, &headers(&[("Linear-Delivery", "d-1"), ("Linear-Signature", "x")]), a).as_deref(),
+        Some("d-1")
+    );
+    // Signature-keyed providers: bounded keys, and an explicit key wins.
+    let long = "A".repeat(400);
+    let id =
+        delivery_id(Provider::Sendgrid, &headers(&[("X-Twilio-Email-Event-Webhook-Signature", &long)]), a).unwrap();
+    assert!(id.starts_with("sig-") && id.len() == 68, "{id}");
+    let meta = headers(&[("X-Hub-Signature-256", "sha256=ab"), ("Idempotency-Key", "k-1")]);
+    assert_eq!(delivery_id(Provider::Meta, &meta, a).as_deref(), Some("k-1"));
+    // A constant credential identifies nothing.
+    assert_eq!(delivery_id(Provider::Okta, &headers(&[("Authorization", "Basic x")]), a), None);
+    assert_eq!(delivery_id(Provider::Gitlab, &headers(&[("X-Gitlab-Token", "t")]), a), None);
+}
