@@ -265,22 +265,25 @@ pub enum Scheme {
     ClientState,
     /// Mailgun: `signature.signature` = hex HMAC-SHA256(key, timestamp + token), in the body.
     MailgunBody,
-    /// Discord: Ed25519 over timestamp + body; the secret is the app's public key (hex).
-    Ed25519 {
+    /// A public-key signature over timestamp + body; the secret is the provider's public key.
+    PublicKey {
+        algorithm: KeyAlgorithm,
         signature: &'static str,
         timestamp: &'static str,
     },
     /// Twilio: base64 HMAC-SHA1 over the URL and the sorted form parameters, or over the
     /// URL carrying `bodySHA256` for other bodies; the URL with or without its default port.
     Twilio,
-    /// SendGrid: ECDSA P-256/SHA-256 over timestamp + body; the secret is the verification
-    /// key (base64 DER SubjectPublicKeyInfo).
-    EcdsaP256 {
-        signature: &'static str,
-        timestamp: &'static str,
-    },
     /// GENERIC_HMAC: configured per webhook (see [`GenericHmac`]).
     Configured,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum KeyAlgorithm {
+    /// Discord: hex signature, hex public key.
+    Ed25519,
+    /// SendGrid: ECDSA P-256/SHA-256, base64 DER signature, base64 DER SubjectPublicKeyInfo key.
+    EcdsaP256,
 }
 
 const FIVE_MINUTES_BOTH: Option<Tolerance> = Some(Tolerance { secs: 300, future: true });
@@ -378,7 +381,11 @@ pub fn scheme(p: Provider) -> Scheme {
         Provider::Okta => Scheme::Token("authorization"),
         Provider::Msgraph => Scheme::ClientState,
         Provider::Mailgun => Scheme::MailgunBody,
-        Provider::Discord => Scheme::Ed25519 { signature: "x-signature-ed25519", timestamp: "x-signature-timestamp" },
+        Provider::Discord => Scheme::PublicKey {
+            algorithm: KeyAlgorithm::Ed25519,
+            signature: "x-signature-ed25519",
+            timestamp: "x-signature-timestamp",
+        },
         Provider::Square => Scheme::Hmac(HmacScheme {
             signed: &[Part::Url, Part::Body],
             ..body_hmac(&["x-square-hmacsha256-signature"], Encoding::Base64, "")
@@ -396,7 +403,8 @@ pub fn scheme(p: Provider) -> Scheme {
             ts_format: TsFormat::UnixMillis,
         }),
         Provider::Twilio => Scheme::Twilio,
-        Provider::Sendgrid => Scheme::EcdsaP256 {
+        Provider::Sendgrid => Scheme::PublicKey {
+            algorithm: KeyAlgorithm::EcdsaP256,
             signature: "x-twilio-email-event-webhook-signature",
             timestamp: "x-twilio-email-event-webhook-timestamp",
         },
@@ -406,30 +414,28 @@ pub fn scheme(p: Provider) -> Scheme {
 }
 
 /// Ed25519 verification (strict: no malleable signatures, no small-order keys).
-fn verify_ed25519(public_keys: &[&SecretString], signature: &str, message: &[&[u8]]) -> Result<(), VerifyError> {
+fn verify_ed25519(public_keys: &[&SecretString], signature: &str, msg: &[u8]) -> Result<(), VerifyError> {
     use ed25519_dalek::{Signature, VerifyingKey};
     let sig: [u8; 64] = hex::decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or(VerifyError::Mismatch)?;
     let sig = Signature::from_bytes(&sig);
-    let msg: Vec<u8> = message.concat();
     let ok = public_keys.iter().any(|k| {
         let key: Option<[u8; 32]> = hex::decode(k.expose().trim()).ok().and_then(|b| b.try_into().ok());
-        key.and_then(|k| VerifyingKey::from_bytes(&k).ok()).is_some_and(|vk| vk.verify_strict(&msg, &sig).is_ok())
+        key.and_then(|k| VerifyingKey::from_bytes(&k).ok()).is_some_and(|vk| vk.verify_strict(msg, &sig).is_ok())
     });
     if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
 }
 
 /// SendGrid's ECDSA P-256/SHA-256 (DER signature, base64) with any of the verification keys
 /// (base64 DER SubjectPublicKeyInfo).
-fn verify_p256(public_keys: &[&SecretString], signature: &str, message: &[&[u8]]) -> Result<(), VerifyError> {
+fn verify_p256(public_keys: &[&SecretString], signature: &str, msg: &[u8]) -> Result<(), VerifyError> {
     use p256::ecdsa::signature::Verifier;
     use p256::ecdsa::{Signature, VerifyingKey};
     use p256::pkcs8::DecodePublicKey;
     let der = STANDARD.decode(signature.trim()).map_err(|_| VerifyError::Mismatch)?;
     let sig = Signature::from_der(&der).map_err(|_| VerifyError::Mismatch)?;
-    let msg: Vec<u8> = message.concat();
     let ok = public_keys.iter().any(|k| {
         let key = STANDARD.decode(k.expose().trim()).ok();
-        key.and_then(|der| VerifyingKey::from_public_key_der(&der).ok()).is_some_and(|vk| vk.verify(&msg, &sig).is_ok())
+        key.and_then(|der| VerifyingKey::from_public_key_der(&der).ok()).is_some_and(|vk| vk.verify(msg, &sig).is_ok())
     });
     if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
 }
@@ -579,17 +585,15 @@ pub fn verify_at(
 ) -> Result<(), VerifyError> {
     match scheme(provider) {
         Scheme::None => Ok(()),
+        // Verified with the whole configuration: see `verify_configured`.
+        Scheme::Configured => Err(VerifyError::NoSecret),
+        // Every other scheme needs a secret: without one, nothing verifies.
+        _ if secrets.is_empty() => Err(VerifyError::NoSecret),
         Scheme::Token(name) => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
             let presented = header(headers, &[name]).ok_or(VerifyError::Missing)?;
             if secrets.iter().any(|s| s.ct_eq(presented.as_bytes())) { Ok(()) } else { Err(VerifyError::Mismatch) }
         }
         Scheme::ClientState => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
             let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| VerifyError::Missing)?;
             let items = v.get("value").and_then(serde_json::Value::as_array).ok_or(VerifyError::Missing)?;
             if items.is_empty() {
@@ -602,20 +606,16 @@ pub fn verify_at(
             });
             if all { Ok(()) } else { Err(VerifyError::Mismatch) }
         }
-        // Verified with the whole configuration: see `verify_configured`.
-        Scheme::Configured => Err(VerifyError::NoSecret),
-        Scheme::Ed25519 { signature, timestamp } => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
+        Scheme::PublicKey { algorithm, signature, timestamp } => {
             let sig = header(headers, &[signature]).ok_or(VerifyError::Missing)?;
             let ts = header(headers, &[timestamp]).ok_or(VerifyError::Missing)?;
-            verify_ed25519(secrets, sig, &[ts.as_bytes(), body])
+            let message = [ts.as_bytes(), body].concat();
+            match algorithm {
+                KeyAlgorithm::Ed25519 => verify_ed25519(secrets, sig, &message),
+                KeyAlgorithm::EcdsaP256 => verify_p256(secrets, sig, &message),
+            }
         }
         Scheme::MailgunBody => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
             let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| VerifyError::Missing)?;
             let sig = v.get("signature").ok_or(VerifyError::Missing)?;
             let field = |k: &str| sig.get(k).and_then(serde_json::Value::as_str).ok_or(VerifyError::Missing);
@@ -635,20 +635,7 @@ pub fn verify_at(
             let ts: i64 = ts.parse().map_err(|_| VerifyError::Missing)?;
             if (now - ts).abs() > 300 { Err(VerifyError::Stale) } else { Ok(()) }
         }
-        Scheme::Twilio => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
-            verify_twilio(secrets, headers, body, target)
-        }
-        Scheme::EcdsaP256 { signature, timestamp } => {
-            if secrets.is_empty() {
-                return Err(VerifyError::NoSecret);
-            }
-            let sig = header(headers, &[signature]).ok_or(VerifyError::Missing)?;
-            let ts = header(headers, &[timestamp]).ok_or(VerifyError::Missing)?;
-            verify_p256(secrets, sig, &[ts.as_bytes(), body])
-        }
+        Scheme::Twilio => verify_twilio(secrets, headers, body, target),
         Scheme::Hmac(h) => {
             verify_hmac(&h, secrets, headers, body, now, target)?;
             if provider == Provider::Linear {
@@ -675,9 +662,6 @@ fn verify_hmac(
     now: i64,
     target: Target<'_>,
 ) -> Result<(), VerifyError> {
-    if secrets.is_empty() {
-        return Err(VerifyError::NoSecret);
-    }
     let raw = header(headers, h.signature).ok_or(VerifyError::Missing)?;
     let (timestamp, candidates): (Option<String>, Vec<&str>) = match h.format {
         SigFormat::Single(prefix) => {
