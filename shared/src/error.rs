@@ -144,6 +144,9 @@ error_codes! {
     CORRELATION_VALUE_TAKEN = 409;
     /// A request with this Idempotency-Key is still being answered.
     IDEMPOTENCY_IN_PROGRESS = 409;
+    /// The request with this Idempotency-Key succeeded, but its answer showed a secret and
+    /// is not kept for replay: read the resource to see it.
+    IDEMPOTENCY_REPLAY_WITHHELD = 409;
     /// The stored event of a failed trigger has expired and cannot be replayed.
     EVENT_EXPIRED = 410;
     /// Ingress: the body is larger than the limit (1 MiB by default).

@@ -52,6 +52,7 @@ impl AwsApp {
             config: IngressConfig {
                 max_body_bytes: self.common.max_body_bytes,
                 dedup_window: self.common.dedup_window,
+                pending_claim_ttl: self.common.pending_claim_ttl,
                 public_url: crate::config::optional("HOOKBRIDGE_PUBLIC_URL"),
                 ..IngressConfig::default()
             },
@@ -144,5 +145,10 @@ pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig
         }
     };
     let helper_timeout = crate::config::seconds("HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS", management::HELPER_TIMEOUT)?;
-    Ok(ManagementConfig { public_base_url, admin_token, helper_timeout })
+    Ok(ManagementConfig {
+        public_base_url,
+        admin_token,
+        helper_timeout,
+        idempotency_pending: management::IDEMPOTENCY_PENDING_TTL,
+    })
 }

@@ -124,9 +124,9 @@ impl Modify for Conventions {
                         let conflict = responses.entry("409".into()).or_insert_with(|| error_response(""));
                         if let RefOr::T(r) = conflict {
                             r.description = if r.description.is_empty() {
-                                "`IDEMPOTENCY_IN_PROGRESS`".into()
+                                "`IDEMPOTENCY_IN_PROGRESS`, `IDEMPOTENCY_REPLAY_WITHHELD`".into()
                             } else {
-                                format!("{}, `IDEMPOTENCY_IN_PROGRESS`", r.description)
+                                format!("{}, `IDEMPOTENCY_IN_PROGRESS`, `IDEMPOTENCY_REPLAY_WITHHELD`", r.description)
                             };
                         }
                     }

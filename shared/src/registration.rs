@@ -30,48 +30,73 @@ type Entry = (Instant, Option<Arc<Registration>>);
 
 pub struct RegistrationCache {
     ttl: Duration,
-    entries: Mutex<HashMap<WebhookId, Entry>>,
+    /// Known webhooks and unknown ids apart, so a flood of made-up ids (anyone can send
+    /// them) evicts only other made-up ids, never a real webhook.
+    known: Mutex<HashMap<WebhookId, Entry>>,
+    unknown: Mutex<HashMap<WebhookId, Instant>>,
 }
 
-/// Entries kept at most; past it the cache is cleared (cheap, and bounded memory under a
-/// flood of unknown ids).
+/// Entries kept at most in each map; past it expired entries are dropped, and if that is
+/// not enough the map is cleared (bounded memory, cheap).
 const MAX_ENTRIES: usize = 10_000;
 
 impl RegistrationCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, known: Mutex::new(HashMap::new()), unknown: Mutex::new(HashMap::new()) }
     }
 
     /// The registration, or `None` if the webhook (or its secrets) does not exist. Misses are
     /// cached too, so unknown ids do not each cost a lookup.
     pub async fn get(&self, backend: &Backend, id: &WebhookId) -> Result<Option<Arc<Registration>>, StoreError> {
-        if let Some((at, reg)) = self.entries.lock().expect("cache").get(id)
+        if let Some((at, reg)) = self.known.lock().expect("cache").get(id)
             && at.elapsed() < self.ttl
         {
             return Ok(reg.clone());
         }
-        let reg = load(backend, id).await?.map(Arc::new);
-        let mut entries = self.entries.lock().expect("cache");
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        if self.unknown.lock().expect("cache").get(id).is_some_and(|at| at.elapsed() < self.ttl) {
+            return Ok(None);
         }
-        entries.insert(*id, (Instant::now(), reg.clone()));
+        let reg = load(backend, id).await?.map(Arc::new);
+        let now = Instant::now();
+        match &reg {
+            Some(r) => {
+                let mut known = self.known.lock().expect("cache");
+                make_room(&mut known, self.ttl, |e| e.0);
+                known.insert(*id, (now, Some(r.clone())));
+            }
+            None => {
+                self.known.lock().expect("cache").remove(id);
+                let mut unknown = self.unknown.lock().expect("cache");
+                make_room(&mut unknown, self.ttl, |at| *at);
+                unknown.insert(*id, now);
+            }
+        }
         Ok(reg)
     }
 
     pub fn invalidate(&self, id: &WebhookId) {
-        self.entries.lock().expect("cache").remove(id);
+        self.known.lock().expect("cache").remove(id);
+        self.unknown.lock().expect("cache").remove(id);
     }
 }
 
+fn make_room<V>(map: &mut HashMap<WebhookId, V>, ttl: Duration, at: impl Fn(&V) -> Instant) {
+    if map.len() >= MAX_ENTRIES {
+        map.retain(|_, v| at(v).elapsed() < ttl);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+    }
+}
+
+/// The webhook first: an id that names nothing costs one registry read and no secret-store
+/// call (anyone can send made-up ids; Secrets Manager charges per call).
 async fn load(backend: &Backend, id: &WebhookId) -> Result<Option<Registration>, StoreError> {
+    let Some(webhook) = backend.registry.get_webhook(id).await? else { return Ok(None) };
     let secret_name = webhook_secret_name(id);
-    let (webhook, secret, bindings) = tokio::try_join!(
-        backend.registry.get_webhook(id),
-        backend.secrets.get_secret(&secret_name),
-        backend.registry.list_bindings(id),
-    )?;
-    let (Some(webhook), Some(secret)) = (webhook, secret) else { return Ok(None) };
+    let (secret, bindings) =
+        tokio::try_join!(backend.secrets.get_secret(&secret_name), backend.registry.list_bindings(id))?;
+    let Some(secret) = secret else { return Ok(None) };
     let secrets = WebhookSecrets::from_secret(&secret).map_err(|_| StoreError::msg("webhook secret is malformed"))?;
     Ok(Some(Registration { webhook, secrets, bindings }))
 }

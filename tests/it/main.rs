@@ -9,4 +9,5 @@ mod fanout;
 mod management;
 mod openapi;
 mod providers;
+mod reliability;
 mod resume;

@@ -318,7 +318,8 @@ async fn handshakes_of_zoom_twitch_okta_and_graph(app: TestApp) {
     );
     assert_eq!(post(&app, url, &[], r#"{"value":[{"clientState":"nope"}]}"#).await.status(), 401);
 
-    // Discord: the signed interactions PING gets PONG (RFC 8032 test key, no freshness rule).
+    // Discord: the signed interactions PING gets PONG (RFC 8032 test 1 key pair, signed now:
+    // Discord's timestamp must be within five minutes).
     let (_, d) = webhook(
         &app,
         "discord-app",
@@ -327,18 +328,26 @@ async fn handshakes_of_zoom_twitch_okta_and_graph(app: TestApp) {
         "discord-starts",
     )
     .await;
-    let sig = "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f";
-    let h = vec![
-        ("x-signature-ed25519".to_owned(), sig.to_owned()),
-        ("x-signature-timestamp".to_owned(), "1700000000".to_owned()),
-    ];
+    let discord_key = ed25519_dalek::SigningKey::from_bytes(
+        &hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap().try_into().unwrap(),
+    );
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = {
+        use ed25519_dalek::Signer;
+        hex::encode(discord_key.sign(format!("{ts}{}", r#"{"type":1}"#).as_bytes()).to_bytes())
+    };
+    let sig = sig.as_str();
+    let h = vec![("x-signature-ed25519".to_owned(), sig.to_owned()), ("x-signature-timestamp".to_owned(), ts.clone())];
     let r = post(&app, d["url"].as_str().unwrap(), &h, r#"{"type":1}"#).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"type": 1}));
-    let bad = vec![
-        ("x-signature-ed25519".to_owned(), sig.replace('1', "2")),
+    let bad = vec![("x-signature-ed25519".to_owned(), sig.replace('1', "2")), ("x-signature-timestamp".to_owned(), ts)];
+    // The RFC's own vector is signed at 1700000000: a replay that old is refused.
+    let stale = vec![
+        ("x-signature-ed25519".to_owned(), "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f".to_owned()),
         ("x-signature-timestamp".to_owned(), "1700000000".to_owned()),
     ];
+    assert_eq!(post(&app, d["url"].as_str().unwrap(), &stale, r#"{"type":1}"#).await.status(), 401);
     assert_eq!(post(&app, d["url"].as_str().unwrap(), &bad, r#"{"type":1}"#).await.status(), 401);
     assert!(app.receive("discord-starts", 10, 0).await.is_empty());
 
@@ -683,8 +692,23 @@ async fn signature_keyed_retries_and_distinct_linear_events(app: TestApp) {
     let sig = format!("sha256={}", hex_hmac("meta-secret", &[body.as_bytes()]));
     let meta_url = meta["url"].as_str().unwrap();
     let first = send(meta_url.into(), "x-hub-signature-256", sig.clone(), body.into()).await;
-    let retry = send(meta_url.into(), "x-hub-signature-256", sig, body.into()).await;
+    let retry = send(meta_url.into(), "x-hub-signature-256", sig.clone(), body.into()).await;
     assert_eq!((retry["eventId"].clone(), retry["duplicate"].clone()), (first["eventId"].clone(), json!(true)));
+    // A replay is no new delivery for adding an unsigned Idempotency-Key or spelling the
+    // signature in upper case (review M4).
+    for headers in [
+        vec![("x-hub-signature-256".to_owned(), sig.clone()), ("idempotency-key".to_owned(), "x1".to_owned())],
+        vec![("x-hub-signature-256".to_owned(), format!("sha256={}", sig["sha256=".len()..].to_uppercase()))],
+    ] {
+        let r = post(&app, meta_url, &headers, body).await;
+        assert_eq!(r.status(), 200);
+        let v = r.json::<Value>().await.unwrap();
+        assert_eq!(
+            (v["eventId"].clone(), v["duplicate"].clone()),
+            (first["eventId"].clone(), json!(true)),
+            "{headers:?}"
+        );
+    }
     assert_eq!(app.receive_n("meta-dedup-starts", 1).await.len(), 1);
     assert!(app.receive("meta-dedup-starts", 10, 1).await.is_empty(), "the retry started nothing");
     app.stop().await;

@@ -2,6 +2,8 @@
 //! backends for the contract suite (embedded SQLite in a temp dir; AWS against the moto
 //! server that `make test` starts and names in `HOOKBRIDGE_TEST_AWS_ENDPOINT`).
 
+pub mod faults;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -71,10 +73,38 @@ impl TestApp {
 
     /// A runner on the embedded store with its ports adjusted first (fault injection).
     pub async fn spawn_wrapped(wrap: impl FnOnce(Backend) -> Backend) -> Self {
+        Self::spawn_wrapped_with(wrap, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_wrapped`], adjusting the config.
+    pub async fn spawn_wrapped_with(
+        wrap: impl FnOnce(Backend) -> Backend,
+        adjust: impl FnOnce(&mut LocalConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (backend, _) = hookbridge::backend::local::open(dir.path()).expect("local store opens");
-        let running = hookbridge_local::start_on(test_config(dir.path()), wrap(backend)).await.expect("runner starts");
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let running = hookbridge_local::start_on(config, wrap(backend)).await.expect("runner starts");
         Self::around(running, dir, None)
+    }
+
+    /// [`TestApp::spawn_aws_with`] with its ports adjusted first (fault injection on the
+    /// emulator's backend).
+    pub async fn spawn_aws_wrapped(
+        wrap: impl FnOnce(Backend) -> Backend,
+        adjust: impl FnOnce(&mut LocalConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut aws = aws_app().await;
+        aws.backend.queues = std::sync::Arc::new(TestQueues::namespaced(aws.backend.queues.clone(), &unique("q")));
+        let mut config = test_config(dir.path());
+        config.fanout_workers = 2;
+        config.dispatch_workers = 1;
+        config.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
+        adjust(&mut config);
+        let running = hookbridge_local::start_on(config, wrap(aws.backend.clone())).await.expect("runner starts");
+        Self::around(running, dir, Some(Box::new(aws)))
     }
 
     /// Which backend this runner stores in.
@@ -212,6 +242,7 @@ pub async fn aws_app() -> hookbridge::lambda::AwsApp {
         max_body_bytes: 1024 * 1024,
         cache_ttl: std::time::Duration::from_secs(30),
         dedup_window: std::time::Duration::from_secs(72 * 3600),
+        pending_claim_ttl: hookbridge::ingress::PENDING_CLAIM_TTL,
     };
     hookbridge::lambda::AwsApp::new(clients, config, common)
 }

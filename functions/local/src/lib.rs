@@ -73,6 +73,8 @@ pub struct LocalConfig {
     /// Largest process message sent inline; larger ones go by claim check. Local queues have
     /// no size limit (default: unlimited); on SQS it is SQS's limit.
     pub max_process_message_bytes: usize,
+    /// How long an Idempotency-Key stays "in progress" if its request dies (120 s).
+    pub idempotency_pending: Duration,
     pub common: CommonConfig,
 }
 
@@ -102,6 +104,7 @@ impl LocalConfig {
                 .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
             disable_after: hookbridge::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", DEFAULT_DISABLE_AFTER)?,
             max_process_message_bytes: usize::MAX,
+            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
             helper_timeout: hookbridge::config::seconds(
                 "HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS",
                 hookbridge::management::HELPER_TIMEOUT,
@@ -126,10 +129,12 @@ impl LocalConfig {
             disable_after: DEFAULT_DISABLE_AFTER,
             helper_timeout: hookbridge::management::HELPER_TIMEOUT,
             max_process_message_bytes: usize::MAX,
+            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
             common: CommonConfig {
                 max_body_bytes: 1024 * 1024,
                 cache_ttl: Duration::from_secs(30),
                 dedup_window: Duration::from_secs(72 * 3600),
+                pending_claim_ttl: hookbridge::ingress::PENDING_CLAIM_TTL,
             },
         }
     }
@@ -212,6 +217,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
         config: IngressConfig {
             max_body_bytes: config.common.max_body_bytes,
             dedup_window: config.common.dedup_window,
+            pending_claim_ttl: config.common.pending_claim_ttl,
             public_url: Some(public_url.clone()),
             ..IngressConfig::default()
         },
@@ -225,6 +231,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
             public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
             admin_token: Some(admin_token.clone()),
             helper_timeout: config.helper_timeout,
+            idempotency_pending: config.idempotency_pending,
         },
     });
     let app = with_json_fallbacks(

@@ -36,8 +36,16 @@ use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest};
 /// SQS delays a message at most 15 minutes; longer waits take several hops.
 const MAX_DELAY: Duration = Duration::from_secs(900);
 
+/// The longest wait before one retry (a schedule entry, or twice one after `Retry-After`):
+/// a week. Longer entries are refused when saved and capped when read.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Events larger than this are refused (a delivery record holds its event).
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// The most event bytes one batch delivery holds: with its attempt log (at most 21 x 4 KiB
+/// of answers) a record stays under DynamoDB's 400 KB item limit (review M10).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -63,8 +71,13 @@ pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
             p.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .map(Duration::from_secs_f64)
                 .ok_or_else(|| format!("{p:?} is not a number of seconds"))
+                .and_then(|v| {
+                    Duration::try_from_secs_f64(v)
+                        .ok()
+                        .filter(|d| *d <= MAX_RETRY_DELAY)
+                        .ok_or_else(|| format!("{p:?} is more than {} seconds", MAX_RETRY_DELAY.as_secs()))
+                })
         })
         .collect()
 }
@@ -212,25 +225,29 @@ impl Dispatcher {
             let matching: Vec<&OutboundEvent> = events.iter().filter(|e| c.accepts(&e.kind)).collect();
             match c.batch_max_events {
                 Some(max) => {
-                    for chunk in matching.chunks(max.max(1) as usize) {
-                        units.push((c, chunk.to_vec()));
+                    let size = |e: &OutboundEvent| serde_json::to_vec(e).map_or(MAX_EVENT_BYTES, |v| v.len());
+                    for chunk in batch_chunks(&matching, max.max(1) as usize, MAX_BATCH_BYTES, size) {
+                        units.push((c, chunk));
                     }
                 }
                 None => units.extend(matching.into_iter().map(|e| (c, vec![e]))),
             }
         }
         for (c, chunk) in units {
-            let (id, batch) = if c.batch_max_events.is_some() {
+            let (id, batch, event) = if c.batch_max_events.is_some() {
                 let owned: Vec<OutboundEvent> = chunk.iter().map(|e| (*e).clone()).collect();
                 let text = serde_json::to_string(&owned).map_err(StoreError::backend)?;
-                (crate::domain::batch_delivery_id(&owned, &c.id), Some(text))
+                // The batch holds every event; the record's own event only names the first
+                // (its data is not kept twice).
+                let summary = OutboundEvent { data: serde_json::Value::Null, ..chunk[0].clone() };
+                (crate::domain::batch_delivery_id(&owned, &c.id), Some(text), summary)
             } else {
-                (delivery_id(&chunk[0].id, &c.id), None)
+                (delivery_id(&chunk[0].id, &c.id), None, chunk[0].clone())
             };
             let record = DeliveryRecord {
                 id,
                 connector_id: c.id,
-                event: chunk[0].clone(),
+                event,
                 batch,
                 status: DeliveryStatus::Pending,
                 attempts: Vec::new(),
@@ -246,7 +263,14 @@ impl Dispatcher {
                         continue;
                     }
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The records made so far get their messages: none is left PENDING
+                    // with nothing queued (the caller's retry finds them pending).
+                    if let Err(send) = self.send(&messages).await {
+                        tracing::error!(error = %send, "could not queue deliveries of a failed intake");
+                    }
+                    return Err(e.into());
+                }
             }
             ids.push(record.id);
             messages.push(message(record.id, None, Duration::ZERO));
@@ -275,15 +299,23 @@ impl Dispatcher {
     /// Handles a batch from the dispatch queue: delivery attempts, or events a producer
     /// queued directly. Failed records come back through SQS.
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        use futures::FutureExt;
         let outcomes = futures::future::join_all(event.records.iter().map(|r| async move {
             let body = r.body.as_deref().unwrap_or_default();
-            let outcome = match serde_json::from_str::<DeliveryMessage>(body) {
-                Ok(m) => self.attempt(&m).await.map_err(|e| e.to_string()),
-                Err(_) => match serde_json::from_str::<OutboundEvent>(body) {
-                    Ok(e) => self.intake(std::slice::from_ref(&e)).await.map(|_| ()).map_err(|e| e.to_string()),
-                    Err(e) => Err(format!("neither a delivery message nor an event: {e}")),
-                },
+            let work = async {
+                match serde_json::from_str::<DeliveryMessage>(body) {
+                    Ok(m) => self.attempt(&m).await.map_err(|e| e.to_string()),
+                    Err(_) => match serde_json::from_str::<OutboundEvent>(body) {
+                        Ok(e) => self.intake(std::slice::from_ref(&e)).await.map(|_| ()).map_err(|e| e.to_string()),
+                        Err(e) => Err(format!("neither a delivery message nor an event: {e}")),
+                    },
+                }
             };
+            // A panic fails its own record, not the batch (nor, locally, the worker).
+            let outcome = std::panic::AssertUnwindSafe(work)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err("the record's handling panicked".into()));
             (r.message_id.clone(), outcome)
         }))
         .await;
@@ -342,9 +374,26 @@ impl Dispatcher {
         let now = self.backend.clock.now();
         record.attempts.push(attempt_of(&resp, now));
         record.updated_at = now;
+        let succeeded = resp.status.is_some_and(|s| (200..300).contains(&s));
+        let recorded = self.settle(connector, record, resp, now).await;
+        // After the attempt is recorded, and never failing it: a health write that fails
+        // must not make the queue call the endpoint again (review M5).
+        if let Err(e) = self.track_health(connector, succeeded, now).await {
+            tracing::error!(connector_id = %connector.id, error = %e, "could not track the connector's health");
+        }
+        recorded
+    }
+
+    /// What follows an attempt: done, retry later, dead letter, or (410) disable.
+    async fn settle(
+        &self,
+        connector: &Connector,
+        mut record: DeliveryRecord,
+        resp: OutboundResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let status = resp.status;
         let succeeded = status.is_some_and(|s| (200..300).contains(&s));
-        self.track_health(connector, succeeded, now).await?;
         if succeeded {
             record.status = DeliveryStatus::Succeeded;
             record.next_attempt_at = None;
@@ -354,14 +403,20 @@ impl Dispatcher {
             record.status = DeliveryStatus::Failed;
             record.next_attempt_at = None;
             self.backend.deliveries.put_delivery(&record).await?;
-            return self.disable(connector, "the endpoint answered 410 Gone").await;
+            if let Err(e) = self.disable(connector, "the endpoint answered 410 Gone").await {
+                tracing::error!(connector_id = %connector.id, error = %e, "could not disable a gone connector");
+            }
+            return Ok(());
         }
         let retryable = !resp.blocked && status.is_none_or(|s| s == 408 || s == 429 || s >= 500);
         let schedule = self.schedule(connector);
         let made = record.attempts.len();
         if retryable && made <= schedule.len() {
             let delay = jitter(next_delay(schedule[made - 1], retry_after(&resp)));
-            let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            let at = chrono::Duration::from_std(delay)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(now + chrono::Duration::days(14));
             record.next_attempt_at = Some(at);
             self.backend.deliveries.put_delivery(&record).await?;
             return self.send(&[message(record.id, Some(at), delay)]).await;
@@ -439,7 +494,10 @@ impl Dispatcher {
     fn schedule(&self, connector: &Connector) -> Vec<Duration> {
         match &self.config.schedule_override {
             Some(s) => s.clone(),
-            None => connector.retry.schedule_secs.iter().map(|s| Duration::from_secs(*s)).collect(),
+            // Capped: connectors saved before the cap existed may hold any number.
+            None => {
+                connector.retry.schedule_secs.iter().map(|s| Duration::from_secs(*s).min(MAX_RETRY_DELAY)).collect()
+            }
         }
     }
 
@@ -524,6 +582,32 @@ impl Dispatcher {
     }
 }
 
+/// Splits a batch connector's events into chunks of at most `max` events and `max_bytes`
+/// bytes (an event larger than `max_bytes` travels alone).
+fn batch_chunks<'a>(
+    events: &[&'a OutboundEvent],
+    max: usize,
+    max_bytes: usize,
+    size: impl Fn(&OutboundEvent) -> usize,
+) -> Vec<Vec<&'a OutboundEvent>> {
+    let mut chunks: Vec<Vec<&OutboundEvent>> = Vec::new();
+    let mut bytes = 0;
+    for e in events {
+        let n = size(e);
+        match chunks.last_mut() {
+            Some(last) if last.len() < max && bytes + n <= max_bytes => {
+                last.push(e);
+                bytes += n;
+            }
+            _ => {
+                chunks.push(vec![e]);
+                bytes = n;
+            }
+        }
+    }
+    chunks
+}
+
 fn message(id: DeliveryId, not_before: Option<DateTime<Utc>>, delay: Duration) -> OutgoingMessage {
     let body =
         serde_json::to_string(&DeliveryMessage { kind: DeliveryMessageType::Delivery, delivery_id: id, not_before })
@@ -535,7 +619,8 @@ fn message(id: DeliveryId, not_before: Option<DateTime<Utc>>, delay: Duration) -
 /// within [scheduled, 2 x scheduled] (so a receiver can slow us down, but neither stall a
 /// delivery for days nor hurry it).
 pub fn next_delay(planned: Duration, retry_after: Option<Duration>) -> Duration {
-    retry_after.map_or(planned, |ra| ra.clamp(planned, planned * 2))
+    let planned = planned.min(MAX_RETRY_DELAY);
+    retry_after.map_or(planned, |ra| ra.clamp(planned, planned.saturating_mul(2)))
 }
 
 /// ±20% so retries of many deliveries do not arrive together.
@@ -722,6 +807,47 @@ mod tests {
         );
         assert!(parse_schedule("1,x").is_err());
         assert!(parse_schedule("-1").is_err());
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let events: Vec<OutboundEvent> = (0..5)
+            .map(|i| OutboundEvent {
+                id: format!("e{i}"),
+                kind: "t".into(),
+                occurred_at: Utc::now(),
+                source: String::new(),
+                data: serde_json::Value::Null,
+            })
+            .collect();
+        let refs: Vec<&OutboundEvent> = events.iter().collect();
+        let ids = |chunks: Vec<Vec<&OutboundEvent>>| -> Vec<Vec<String>> {
+            chunks.into_iter().map(|c| c.into_iter().map(|e| e.id.clone()).collect()).collect()
+        };
+        assert_eq!(ids(batch_chunks(&refs, 2, 1000, |_| 10)), [vec!["e0", "e1"], vec!["e2", "e3"], vec!["e4"]]);
+        // Three 200 KiB events never share a 256 KiB batch.
+        assert_eq!(ids(batch_chunks(&refs[..3], 10, 256 * 1024, |_| 200 * 1024)), [["e0"], ["e1"], ["e2"]]);
+        assert_eq!(ids(batch_chunks(&refs[..3], 10, 256 * 1024, |_| 100 * 1024)), [vec!["e0", "e1"], vec!["e2"]]);
+    }
+
+    #[test]
+    fn schedules_refuse_entries_past_the_cap() {
+        assert!(parse_schedule("604800").is_ok());
+        assert!(parse_schedule("604801").is_err());
+        assert!(parse_schedule("1e19").is_err());
+        assert!(parse_schedule("1e300").is_err());
+    }
+
+    proptest::proptest! {
+        /// Review M6: no schedule value and no `Retry-After` overflows the delay arithmetic.
+        #[test]
+        fn delays_never_overflow(planned in proptest::prelude::any::<u64>(), ra in proptest::option::of(proptest::prelude::any::<u64>())) {
+            let d = jitter(next_delay(Duration::from_secs(planned), ra.map(Duration::from_secs)));
+            proptest::prop_assert!(d <= MAX_RETRY_DELAY.saturating_mul(3));
+            let now = Utc::now();
+            let at = chrono::Duration::from_std(d).ok().and_then(|d| now.checked_add_signed(d));
+            proptest::prop_assert!(at.is_some());
+        }
     }
 
     #[test]

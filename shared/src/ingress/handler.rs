@@ -30,6 +30,9 @@ pub struct IngressConfig {
     /// How long a provider's delivery id is remembered, so its retries start nothing twice
     /// (default 72 hours: longer than any provider retries).
     pub dedup_window: std::time::Duration,
+    /// How long a delivery claim stays pending before a retry may take it over (see
+    /// [`PENDING_CLAIM_TTL`]).
+    pub pending_claim_ttl: std::time::Duration,
     /// `HOOKBRIDGE_PUBLIC_URL`, the base of handed-out ingress URLs: what Twilio, Square and
     /// HubSpot sign, together with the URL rebuilt from the request's forwarded headers.
     pub public_url: Option<String>,
@@ -41,6 +44,7 @@ impl Default for IngressConfig {
             max_body_bytes: 1024 * 1024,
             max_message_bytes: 256 * 1024,
             dedup_window: std::time::Duration::from_secs(72 * 3600),
+            pending_claim_ttl: PENDING_CLAIM_TTL,
             public_url: None,
         }
     }
@@ -157,15 +161,17 @@ pub(super) async fn receive(
 
     let event_id = EventId::generate();
     // A provider's retry of a delivery we already accepted gets the original event id and
-    // starts nothing.
-    let dedup_key = providers::delivery_id(provider, &parts.headers, &body).map(|d| format!("delivery/{id}/{d}"));
-    if let Some(key) = &dedup_key
-        && let Claim::Existing(original) =
-            st.backend.dedup.claim(key, &event_id.to_string(), st.config.dedup_window).await?
-    {
-        let original = EventId::parse(&original).unwrap_or(event_id);
-        return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
-    }
+    // starts nothing. The claim is two-phase (see `DeliveryClaim`): a crash or timeout
+    // between claiming and queueing must not turn the provider's retry into a "duplicate".
+    let claim = match providers::delivery_id(provider, &parts.headers, &body) {
+        Some(d) => match DeliveryClaim::take(&st, format!("delivery/{id}/{d}"), event_id).await? {
+            Claimed::Ours(claim) => Some(claim),
+            Claimed::Duplicate(original) => {
+                return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
+            }
+        },
+        None => None,
+    };
     let envelope = EventEnvelope {
         event_id,
         webhook_id: id,
@@ -173,22 +179,22 @@ pub(super) async fn receive(
         webhook_message: WebhookMessage {
             date_time: st.backend.clock.now(),
             payload,
-            headers: header_arrays(&parts.headers, client, event_id),
+            headers: forwarded_headers(provider, &parts.headers, client, event_id),
         },
         raw_body: body,
     };
     if let Err(e) = super::route::accept(&st.backend, &st.queues, &st.config, &reg, &envelope).await {
         // Not accepted: the provider's retry must be able to go through.
-        if let Some(key) = &dedup_key {
-            let _ = st.backend.dedup.release(key).await;
+        if let Some(claim) = &claim {
+            claim.release(&st).await;
         }
-        // Authenticated but not handed on: keep it for an operator to see and replay (best
-        // effort: the same outage may stop this too).
-        let backend = st.backend.clone();
-        let envelope = envelope.clone();
-        let cause = e.to_string();
-        tokio::spawn(async move { record_failed(&backend, &envelope, cause).await });
+        // Authenticated but not handed on: keep it for an operator to see and replay. Awaited
+        // (bounded) before answering: in Lambda nothing runs after the response.
+        keep_failed(&st.backend, &envelope, e.public_cause()).await;
         return Err(e.into());
+    }
+    if let Some(claim) = &claim {
+        claim.confirm(&st).await;
     }
     Ok(Json(Accepted { event_id, duplicate: false }).into_response())
 }
@@ -197,6 +203,58 @@ pub(super) async fn receive(
 /// per request (a flood of bad calls must not flood the logs).
 static AUTH_FAILURES: std::sync::LazyLock<AuthFailures> =
     std::sync::LazyLock::new(|| AuthFailures::new(std::time::Duration::from_secs(1)));
+
+/// How long a claim stays "pending" before a retry may take it over: longer than one
+/// ingress call can last (the Lambda timeout is 30 s), so a live first attempt is never
+/// overtaken, and short enough that a crashed one delays the provider's retries briefly.
+pub const PENDING_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const PENDING_PREFIX: &str = "pending:";
+
+/// A provider delivery id claimed for one event. Written `pending:<event id>` with a short
+/// TTL before queueing; confirmed to `<event id>` for the dedup window once the event is
+/// queued; released if queueing failed. A crash between the steps leaves a pending claim
+/// that expires by itself, so the provider's retry is queued rather than taken for a
+/// duplicate (at least once, never zero times).
+pub(crate) struct DeliveryClaim {
+    key: String,
+    event_id: EventId,
+}
+
+pub(crate) enum Claimed {
+    Ours(DeliveryClaim),
+    Duplicate(EventId),
+}
+
+impl DeliveryClaim {
+    pub(crate) async fn take(st: &IngressState, key: String, event_id: EventId) -> Result<Claimed, ApiError> {
+        let pending = format!("{PENDING_PREFIX}{event_id}");
+        match st.backend.dedup.claim(&key, &pending, st.config.pending_claim_ttl).await? {
+            Claim::New => Ok(Claimed::Ours(DeliveryClaim { key, event_id })),
+            Claim::Existing(v) if v.starts_with(PENDING_PREFIX) => {
+                // The first attempt is still in flight (or died moments ago): the provider
+                // should retry shortly, and will then be answered for sure.
+                Err(ApiError::Unavailable(StoreError::msg("the first delivery of this event is still being accepted")))
+            }
+            Claim::Existing(original) => Ok(Claimed::Duplicate(EventId::parse(&original).unwrap_or(event_id))),
+        }
+    }
+
+    /// The event is queued: remember its delivery id for the whole window. A failure here
+    /// only shortens the memory to the pending TTL (a later retry may be queued twice).
+    pub(crate) async fn confirm(&self, st: &IngressState) {
+        if let Err(e) = st.backend.dedup.put(&self.key, &self.event_id.to_string(), st.config.dedup_window).await {
+            tracing::error!(event_id = %self.event_id, error = %e, "could not confirm a delivery claim; a retry may be queued again");
+        }
+    }
+
+    /// The event was not queued: let the provider's retry through at once. If this fails the
+    /// pending claim still expires within its TTL.
+    pub(crate) async fn release(&self, st: &IngressState) {
+        if let Err(e) = st.backend.dedup.release(&self.key).await {
+            tracing::error!(event_id = %self.event_id, error = %e, "could not release a delivery claim; retries wait for it to expire");
+        }
+    }
+}
 
 /// The active webhook a URL names: 404 for anything unknown, inactive or in another
 /// location; 400 when the URL names another provider than the webhook's.
@@ -374,12 +432,27 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     }
 }
 
-/// Every header as name -> all values; adds `x-forwarded-for` (the caller, appended) and
+/// Headers that carry the sender's credentials, never handed on to process engines, queues,
+/// blobs or failed triggers (whoever reads those must not be able to call us as the sender).
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+/// Every header as name -> all values, less credentials (see [`CREDENTIAL_HEADERS`] and the
+/// provider's own token header); adds `x-forwarded-for` (the caller, appended) and
 /// `x-request-id` (the event id, unless the caller sent one).
-fn header_arrays(headers: &HeaderMap, client: Option<ClientAddr>, event_id: EventId) -> Headers {
+pub(crate) fn forwarded_headers(
+    provider: Provider,
+    headers: &HeaderMap,
+    client: Option<ClientAddr>,
+    event_id: EventId,
+) -> Headers {
+    let token = providers::credential_header(provider);
     let mut out = Headers::new();
     for (name, value) in headers {
-        out.entry(name.as_str().to_owned()).or_default().push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        let name = name.as_str();
+        if CREDENTIAL_HEADERS.contains(&name) || token == Some(name) {
+            continue;
+        }
+        out.entry(name.to_owned()).or_default().push(String::from_utf8_lossy(value.as_bytes()).into_owned());
     }
     if let Some(ClientAddr(ip)) = client {
         out.entry("x-forwarded-for".into()).or_default().push(ip.to_string());
@@ -442,7 +515,19 @@ fn to_json_sized<T: Serialize>(value: &T, estimate: usize) -> Result<String, Sto
     String::from_utf8(buf).map_err(StoreError::backend)
 }
 
-pub(crate) async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
+/// How long the ingress waits to keep a refused event before answering anyway.
+const KEEP_FAILED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps a refused event as a failed trigger before the answer goes out (nothing may run
+/// after a Lambda's response); bounded, so an outage that also stops this cannot hold the
+/// provider past its own timeout.
+pub(crate) async fn keep_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
+    if tokio::time::timeout(KEEP_FAILED_TIMEOUT, record_failed(backend, envelope, cause)).await.is_err() {
+        tracing::error!(event_id = %envelope.event_id, "keeping a failed event timed out");
+    }
+}
+
+async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
     let key = event_blob_key(&envelope.event_id);
     let stored = match serde_json::to_vec(envelope) {
         Ok(bytes) => backend.blobs.put_blob(&key, bytes.into()).await,

@@ -11,7 +11,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use handler::{IngressConfig, enqueue_event};
+pub use handler::{IngressConfig, PENDING_CLAIM_TTL, enqueue_event};
 
 use crate::ports::{Backend, QueueRefs};
 use crate::registration::RegistrationCache;

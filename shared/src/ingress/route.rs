@@ -23,6 +23,20 @@ pub enum AcceptError {
     Store(#[from] StoreError),
 }
 
+impl AcceptError {
+    /// What a failed trigger says of the cause: stable text an operator may see (a backend's
+    /// own error, with account ids and role names, is logged instead).
+    pub fn public_cause(&self) -> String {
+        match self {
+            AcceptError::Store(e) => {
+                tracing::warn!(error = %e, "an accepted event could not be queued");
+                "the event could not be queued: a backing service was unavailable".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<AcceptError> for ApiError {
     fn from(e: AcceptError) -> Self {
         match e {
@@ -68,8 +82,14 @@ pub async fn accept(
     }
     let mut taken = Vec::new();
     for (binding, value) in &resolved {
-        if let Some(w) = backend.registry.take_waiter(&envelope.webhook_id, binding, value).await? {
-            taken.push(w);
+        match backend.registry.take_waiter(&envelope.webhook_id, binding, value).await {
+            Ok(Some(w)) => taken.push(w),
+            Ok(None) => {}
+            Err(e) => {
+                // The instances taken so far must still be waiting when the provider retries.
+                restore(backend, &taken).await;
+                return Err(e.into());
+            }
         }
     }
     if taken.is_empty() {
@@ -81,12 +101,18 @@ pub async fn accept(
         .collect();
     if let Err(e) = enqueue_event(backend, queues, config, envelope, targets).await {
         // Not queued: the instances are still waiting.
-        for w in &taken {
-            if let Err(restore) = backend.registry.put_waiter(w).await {
-                tracing::error!(error = %restore, instance = %w.process_instance_id, "could not restore a waiter");
-            }
-        }
+        restore(backend, &taken).await;
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Puts taken waiters back (the event that took them was not queued). A failure is logged:
+/// the instance then needs its wait registered again.
+async fn restore(backend: &Backend, taken: &[crate::domain::Waiter]) {
+    for w in taken {
+        if let Err(restore) = backend.registry.put_waiter(w).await {
+            tracing::error!(error = %restore, instance = %w.process_instance_id, "could not restore a waiter");
+        }
+    }
 }

@@ -276,6 +276,10 @@ fn validate(c: &Connector) -> Result<(), ApiError> {
     if c.retry.schedule_secs.len() > 20 {
         return Err(ApiError::invalid("retry.scheduleSecs", "at most 20 retries"));
     }
+    let cap = crate::dispatch::MAX_RETRY_DELAY.as_secs();
+    if let Some(i) = c.retry.schedule_secs.iter().position(|s| *s > cap) {
+        return Err(ApiError::invalid(format!("retry.scheduleSecs[{i}]"), format!("at most {cap} seconds (7 days)")));
+    }
     Ok(())
 }
 

@@ -1,5 +1,10 @@
 //! `Idempotency-Key` on management POSTs: a retried request with the same key (and path)
 //! gets the first request's answer for 24 hours instead of doing the work again.
+//!
+//! Answers that reveal a secret (a new API key, a rotated signing secret, a receiver's
+//! answer to an invoke) are never kept: a replay gets 409 `IDEMPOTENCY_REPLAY_WITHHELD`
+//! and reads the secret where it is shown. A claim whose request died stays pending for
+//! [`PENDING_TTL`] only, not for the whole window.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +23,16 @@ use crate::ports::Claim;
 /// How long an answer is kept for replay.
 const WINDOW: Duration = Duration::from_secs(24 * 3600);
 const PENDING: &str = "pending";
+/// How long a claim stays pending: longer than a management call can last (the Lambda
+/// timeout is 90 s), short enough that a request that died blocks its retries briefly.
+pub const PENDING_TTL: Duration = Duration::from_secs(120);
+/// Kept in place of an answer that revealed a secret.
+const WITHHELD: &str = "withheld";
+
+/// Routes whose successful answer shows a secret (or a receiver's answer, which may).
+fn reveals_secret(path: &str) -> bool {
+    ["/api-key", "/signing-secret/rotate", "/invoke"].iter().any(|s| path.ends_with(s))
+}
 /// Answers larger than this are not kept (the key is then released).
 const MAX_KEPT: usize = 256 * 1024;
 
@@ -40,11 +55,18 @@ pub(super) async fn replay(
         return Err(ApiError::invalid("Idempotency-Key", "1 to 255 characters"));
     }
     let claim_key = format!("idempotency/{}/{key}", req.uri().path());
-    match st.backend.dedup.claim(&claim_key, PENDING, WINDOW).await? {
+    let withhold = reveals_secret(req.uri().path());
+    match st.backend.dedup.claim(&claim_key, PENDING, st.config.idempotency_pending).await? {
         Claim::Existing(v) if v == PENDING => {
             return Err(ApiError::new(
                 ErrorCode::IDEMPOTENCY_IN_PROGRESS,
                 "a request with this Idempotency-Key is in progress",
+            ));
+        }
+        Claim::Existing(v) if v == WITHHELD => {
+            return Err(ApiError::new(
+                ErrorCode::IDEMPOTENCY_REPLAY_WITHHELD,
+                "the request with this Idempotency-Key succeeded; its answer showed a secret and is not kept",
             ));
         }
         Claim::Existing(v) => {
@@ -62,6 +84,10 @@ pub(super) async fn replay(
     if !status.is_success() {
         // Failed work is not remembered: the client may retry with the same key.
         st.backend.dedup.release(&claim_key).await?;
+        return Ok(resp);
+    }
+    if withhold {
+        st.backend.dedup.put(&claim_key, WITHHELD, WINDOW).await?;
         return Ok(resp);
     }
     let (parts, body) = resp.into_parts();

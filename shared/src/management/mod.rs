@@ -19,6 +19,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{ApiJson, ApiQuery};
+pub use idempotency::PENDING_TTL as IDEMPOTENCY_PENDING_TTL;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ports::Backend;
@@ -36,6 +37,9 @@ pub struct ManagementConfig {
     /// How long a registration helper has to answer (`HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`,
     /// default 60 s).
     pub helper_timeout: std::time::Duration,
+    /// How long an Idempotency-Key stays "in progress" if its request dies (default
+    /// [`idempotency::PENDING_TTL`]).
+    pub idempotency_pending: std::time::Duration,
 }
 
 /// The registration helpers' default time to answer.

@@ -270,6 +270,8 @@ pub enum Scheme {
         algorithm: KeyAlgorithm,
         signature: &'static str,
         timestamp: &'static str,
+        /// How far the signed timestamp may be from now (`None`: not checked).
+        tolerance: Option<Tolerance>,
     },
     /// Twilio: base64 HMAC-SHA1 over the URL and the sorted form parameters, or over the
     /// URL carrying `bodySHA256` for other bodies; the URL with or without its default port.
@@ -385,6 +387,8 @@ pub fn scheme(p: Provider) -> Scheme {
             algorithm: KeyAlgorithm::Ed25519,
             signature: "x-signature-ed25519",
             timestamp: "x-signature-timestamp",
+            // Discord signs a fresh timestamp on every attempt; five minutes bounds replays.
+            tolerance: FIVE_MINUTES_BOTH,
         },
         Provider::Square => Scheme::Hmac(HmacScheme {
             signed: &[Part::Url, Part::Body],
@@ -407,9 +411,20 @@ pub fn scheme(p: Provider) -> Scheme {
             algorithm: KeyAlgorithm::EcdsaP256,
             signature: "x-twilio-email-event-webhook-signature",
             timestamp: "x-twilio-email-event-webhook-timestamp",
+            // SendGrid documents no freshness rule; replays are caught by the body digest.
+            tolerance: None,
         },
         // The scheme comes with the secret (see `GenericHmac`).
         Provider::GenericHmac => Scheme::Configured,
+    }
+}
+
+/// The header whose value is the provider's secret itself (token schemes), which must not
+/// travel further than the ingress.
+pub fn credential_header(p: Provider) -> Option<&'static str> {
+    match scheme(p) {
+        Scheme::Token(name) => Some(name),
+        _ => None,
     }
 }
 
@@ -606,13 +621,21 @@ pub fn verify_at(
             });
             if all { Ok(()) } else { Err(VerifyError::Mismatch) }
         }
-        Scheme::PublicKey { algorithm, signature, timestamp } => {
+        Scheme::PublicKey { algorithm, signature, timestamp, tolerance } => {
             let sig = header(headers, &[signature]).ok_or(VerifyError::Missing)?;
             let ts = header(headers, &[timestamp]).ok_or(VerifyError::Missing)?;
             let message = [ts.as_bytes(), body].concat();
             match algorithm {
                 KeyAlgorithm::Ed25519 => verify_ed25519(secrets, sig, &message),
                 KeyAlgorithm::EcdsaP256 => verify_p256(secrets, sig, &message),
+            }?;
+            // Checked after the signature, like every other timestamp.
+            match tolerance {
+                Some(t) => {
+                    let ts: i64 = ts.trim().parse().map_err(|_| VerifyError::Missing)?;
+                    if now - ts > t.secs || (t.future && ts - now > t.secs) { Err(VerifyError::Stale) } else { Ok(()) }
+                }
+                None => Ok(()),
             }
         }
         Scheme::MailgunBody => {
@@ -780,20 +803,27 @@ pub fn zoom_encrypted_token(secret: &SecretString, plain: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// The provider's own id for this delivery, used to deduplicate its retries: a header, or a
-/// field of the body. Any sender may add an `Idempotency-Key` header where the provider has
-/// no id of its own. Providers without an id whose signature covers the body or a timestamp
-/// (Meta, Descope, PagerDuty, Zoom, Discord, HubSpot, SendGrid, Linear without
-/// `Linear-Delivery`) are keyed by their signature: a retry or a replay carries the same one,
-/// another delivery does not.
+/// The provider's own id of a delivery, used to recognise its retries: a header or a
+/// field of the body. GENERIC senders, Okta, Graph and GENERIC_HMAC may add an
+/// `Idempotency-Key` header. Providers that sign each delivery but give it no id (Meta,
+/// Descope, PagerDuty, Zoom, Discord, HubSpot, SendGrid, Linear without `Linear-Delivery`)
+/// are keyed by a digest of what they sign (their timestamp and the body): a retry or a
+/// replay carries the same, however its signature is spelled, and a header the sender does
+/// not sign (`Idempotency-Key`) cannot make a replay look new.
 pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     let from_body = |field: &str| -> Option<String> {
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;
         v.get(field)?.as_str().map(str::to_owned)
     };
     let own = |names: &[&str]| header(headers, names).map(str::to_owned);
-    // A digest keeps long signatures (ECDSA, Ed25519) within the key size.
-    let signature = |name: &str| header(headers, &[name]).map(|s| format!("sig-{}", hex::encode(Sha256::digest(s))));
+    // Only for requests that verified: the digest of the signed timestamp and body.
+    let signed = |timestamp: &[&str]| {
+        let mut h = Sha256::new();
+        h.update(header(headers, timestamp).map(str::trim).unwrap_or_default());
+        h.update([0u8]);
+        h.update(body);
+        Some(format!("signed-{}", hex::encode(h.finalize())))
+    };
     let id = match provider {
         Provider::Generic => own(&["idempotency-key"]),
         Provider::Github => own(&["x-github-delivery"]),
@@ -803,7 +833,7 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         Provider::Stripe => from_body("id"),
         Provider::Slack => from_body("event_id"),
         // The body's `webhookId` names the subscription, not the delivery.
-        Provider::Linear => own(&["linear-delivery"]).or_else(|| signature("linear-signature")),
+        Provider::Linear => own(&["linear-delivery"]).or_else(|| signed(&[])),
         Provider::Gitlab => own(&["x-gitlab-event-uuid", "idempotency-key"]),
         Provider::Twitch => own(&["twitch-eventsub-message-id"]),
         Provider::Square => from_body("event_id"),
@@ -811,13 +841,11 @@ pub fn delivery_id(provider: Provider, headers: &HeaderMap, body: &[u8]) -> Opti
         Provider::Mailgun => serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.pointer("/signature/token")?.as_str().map(str::to_owned)),
-        Provider::Meta => own(&["idempotency-key"]).or_else(|| signature("x-hub-signature-256")),
-        Provider::Descope => own(&["idempotency-key"]).or_else(|| signature("x-descope-webhook-s256")),
-        Provider::Pagerduty => own(&["idempotency-key"]).or_else(|| signature("x-pagerduty-signature")),
-        Provider::Zoom => own(&["idempotency-key"]).or_else(|| signature("x-zm-signature")),
-        Provider::Discord => own(&["idempotency-key"]).or_else(|| signature("x-signature-ed25519")),
-        Provider::Hubspot => own(&["idempotency-key"]).or_else(|| signature("x-hubspot-signature-v3")),
-        Provider::Sendgrid => own(&["idempotency-key"]).or_else(|| signature("x-twilio-email-event-webhook-signature")),
+        Provider::Meta | Provider::Descope | Provider::Pagerduty => signed(&[]),
+        Provider::Zoom => signed(&["x-zm-request-timestamp"]),
+        Provider::Discord => signed(&["x-signature-timestamp"]),
+        Provider::Hubspot => signed(&["x-hubspot-request-timestamp"]),
+        Provider::Sendgrid => signed(&["x-twilio-email-event-webhook-timestamp"]),
         // Their credential is the same on every request: only an explicit key identifies one.
         Provider::Okta | Provider::Msgraph | Provider::GenericHmac => own(&["idempotency-key"]),
     };

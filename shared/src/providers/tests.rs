@@ -393,10 +393,16 @@ fn okta_token_and_graph_client_state() {
 fn discord_ed25519() {
     let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
     let sig = "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f";
-    let at = |sig: &str, ts: &str, body: &[u8]| {
-        check(Provider::Discord, public, &[("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", ts)], body, 0)
+    let at_time = |sig: &str, ts: &str, body: &[u8], now: i64| {
+        check(Provider::Discord, public, &[("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", ts)], body, now)
     };
+    let at = |sig: &str, ts: &str, body: &[u8]| at_time(sig, ts, body, 1_700_000_000);
     assert_eq!(at(sig, "1700000000", br#"{"type":1}"#), Ok(()));
+    // Five minutes either way, checked after the signature (M4: no endless replays).
+    assert_eq!(at_time(sig, "1700000000", br#"{"type":1}"#, 1_700_000_300), Ok(()));
+    assert_eq!(at_time(sig, "1700000000", br#"{"type":1}"#, 1_700_000_301), Err(VerifyError::Stale));
+    assert_eq!(at_time(sig, "1700000000", br#"{"type":1}"#, 1_699_999_699), Err(VerifyError::Stale));
+    assert_eq!(at_time(sig, "1700000001", br#"{"type":1}"#, 0), Err(VerifyError::Mismatch));
     assert_eq!(at(sig, "1700000001", br#"{"type":1}"#), Err(VerifyError::Mismatch), "timestamp is signed");
     assert_eq!(at(sig, "1700000000", br#"{"type":2}"#), Err(VerifyError::Mismatch));
     assert_eq!(at(&sig[..126], "1700000000", br#"{"type":1}"#), Err(VerifyError::Mismatch), "truncated");
@@ -647,13 +653,28 @@ fn delivery_ids_tell_deliveries_apart() {
         delivery_id(Provider::Linear, &headers(&[("Linear-Delivery", "d-1"), ("Linear-Signature", "x")]), a).as_deref(),
         Some("d-1")
     );
-    // Signature-keyed providers: bounded keys, and an explicit key wins.
+    // Signature-keyed providers: bounded keys over what is signed; an unsigned
+    // Idempotency-Key or another spelling of the same signature changes nothing (M4).
     let long = "A".repeat(400);
     let id =
         delivery_id(Provider::Sendgrid, &headers(&[("X-Twilio-Email-Event-Webhook-Signature", &long)]), a).unwrap();
-    assert!(id.starts_with("sig-") && id.len() == 68, "{id}");
-    let meta = headers(&[("X-Hub-Signature-256", "sha256=ab"), ("Idempotency-Key", "k-1")]);
-    assert_eq!(delivery_id(Provider::Meta, &meta, a).as_deref(), Some("k-1"));
+    assert!(id.starts_with("signed-") && id.len() == 71, "{id}");
+    let meta = |extra: &[(&str, &str)]| {
+        let mut h = vec![("X-Hub-Signature-256", "sha256=ab")];
+        h.extend_from_slice(extra);
+        delivery_id(Provider::Meta, &headers(&h), a)
+    };
+    assert_eq!(meta(&[("Idempotency-Key", "k-1")]), meta(&[]));
+    assert_eq!(meta(&[("Idempotency-Key", "k-2")]), meta(&[]));
+    let upper = delivery_id(Provider::Meta, &headers(&[("X-Hub-Signature-256", "sha256=AB")]), a);
+    assert_eq!(upper, meta(&[]));
+    assert_ne!(delivery_id(Provider::Meta, &headers(&[("X-Hub-Signature-256", "sha256=ab")]), b), meta(&[]));
+    // Timestamped schemes: a new timestamp is a new delivery (each is signed afresh).
+    let zoom = |ts: &str| {
+        delivery_id(Provider::Zoom, &headers(&[("x-zm-signature", "v0=1"), ("x-zm-request-timestamp", ts)]), a)
+    };
+    assert_eq!(zoom("100"), zoom("100"));
+    assert_ne!(zoom("100"), zoom("101"));
     // A constant credential identifies nothing.
     assert_eq!(delivery_id(Provider::Okta, &headers(&[("Authorization", "Basic x")]), a), None);
     assert_eq!(delivery_id(Provider::Gitlab, &headers(&[("X-Gitlab-Token", "t")]), a), None);

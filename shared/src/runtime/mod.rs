@@ -84,7 +84,15 @@ pub async fn drive_queue<H, F>(
                 continue;
             }
         };
-        let response = handler(sqs_event(&queue, "local", &messages)).await;
+        // A handler that panics must not end the worker: its batch is left for redelivery.
+        let handled = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handler(sqs_event(
+            &queue, "local", &messages,
+        ))))
+        .await;
+        let Ok(response) = handled else {
+            tracing::error!(queue = %queue, "a batch handler panicked; its messages will be redelivered");
+            continue;
+        };
         let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         let done: Vec<String> = messages
             .iter()

@@ -1,0 +1,295 @@
+//! What was answered 200 is queued, and what was refused is kept: the review's findings on
+//! the ingress (H1, H2, M1, M3, M7) shown with faults injected into the real backends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookbridge_local::LocalConfig;
+use hookbridge_tests::faults::{Fault, Faults};
+use hookbridge_tests::{TestApp, eventually};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Both backends, each wrapped in its own switchboard, with a short pending-claim TTL so a
+/// test sees an abandoned claim expire.
+async fn apps(adjust: fn(&mut LocalConfig)) -> Vec<(TestApp, Arc<Faults>)> {
+    let (local, aws) = (Faults::new(), Faults::new());
+    let l = local.clone();
+    let a = aws.clone();
+    vec![
+        (TestApp::spawn_wrapped_with(move |b| l.wrap(b), adjust).await, local),
+        (TestApp::spawn_aws_wrapped(move |b| a.wrap(b), adjust).await, aws),
+    ]
+}
+
+fn short_claims(c: &mut LocalConfig) {
+    c.common.pending_claim_ttl = Duration::from_secs(1);
+}
+
+async fn post(app: &TestApp, url: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+    let mut req = app.http.post(url).json(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.expect("sent");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// H1: the queue fails and so does releasing the delivery claim. The provider's retry must
+/// never be answered `duplicate` for an event no queue holds: it is refused while the first
+/// attempt's claim is pending, then queued.
+#[tokio::test]
+async fn a_failed_enqueue_with_a_failed_release_is_never_answered_as_a_duplicate() {
+    for (app, faults) in apps(short_claims).await {
+        let id = app.create_webhook("h1-lost").await;
+        let url = app.bind_and_activate(&id, "p", "h1-starts").await;
+        faults.inject("queues.send_batch", Fault::Fail, 0, 1);
+        faults.inject("dedup.release", Fault::Fail, 0, 1);
+        let key = [("idempotency-key", "delivery-1")];
+        let (status, err) = post(&app, &url, &key, &json!({"n": 1})).await;
+        assert_eq!((status, err["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "aws={}", app.is_aws());
+        assert_eq!(faults.injected("dedup.release"), 1, "the release failed too");
+        // Until it is queued, no answer says it was.
+        let accepted = eventually(|| async {
+            let (status, body) = post(&app, &url, &key, &json!({"n": 1})).await;
+            assert_ne!(body["duplicate"], json!(true), "a retry of a lost event was taken for a duplicate");
+            (status == 200).then_some(body)
+        })
+        .await;
+        let got = app.receive_n("h1-starts", 1).await;
+        assert_eq!(got[0]["body"]["eventId"], accepted["eventId"]);
+        // Now it is a duplicate, for real.
+        let (status, again) = post(&app, &url, &key, &json!({"n": 1})).await;
+        assert_eq!(
+            (status, again["duplicate"].clone(), again["eventId"].clone()),
+            (200, json!(true), accepted["eventId"].clone())
+        );
+        assert!(app.receive("h1-starts", 10, 0).await.is_empty());
+        app.stop().await;
+    }
+}
+
+/// H1, the crash form: the call dies (its future is dropped, as a Lambda timeout or kill
+/// does) between claiming the delivery and queueing it. The retry is queued.
+#[tokio::test]
+async fn an_ingress_call_that_dies_after_its_claim_does_not_swallow_the_retry() {
+    for (app, faults) in apps(short_claims).await {
+        let id = app.create_webhook("h1-crash").await;
+        let url = app.bind_and_activate(&id, "p", "h1-crash-starts").await;
+        faults.inject("queues.send_batch", Fault::Hang, 0, 1);
+        let sent = app
+            .http
+            .post(&url)
+            .header("idempotency-key", "d-9")
+            .json(&json!({"n": 9}))
+            .timeout(Duration::from_millis(500))
+            .send()
+            .await;
+        assert!(sent.is_err(), "the hung call times out at the client");
+        eventually(|| async { (faults.injected("queues.send_batch") == 1).then_some(()) }).await;
+        let accepted = eventually(|| async {
+            let (status, body) = post(&app, &url, &[("idempotency-key", "d-9")], &json!({"n": 9})).await;
+            assert_ne!(body["duplicate"], json!(true));
+            (status == 200).then_some(body)
+        })
+        .await;
+        let got = app.receive_n("h1-crash-starts", 1).await;
+        assert_eq!(got[0]["body"]["eventId"], accepted["eventId"]);
+        app.stop().await;
+    }
+}
+
+/// H2: the second of two waiter takes fails; the first instance taken must still be waiting
+/// (and so must both when queueing fails after the takes).
+#[tokio::test]
+async fn a_failed_take_or_enqueue_puts_every_taken_waiter_back() {
+    for (app, faults) in apps(hookbridge_tests::unchanged).await {
+        let id = app.create_webhook("h2-restore").await;
+        let path = format!("/v1/webhooks/{id}/bindings");
+        let mut bindings = Vec::new();
+        for (catch, key) in [("a", "order.id"), ("b", "order.ref")] {
+            let (status, b) = app
+                .call(Method::POST, &path, Some(json!({"type": "RESUME_PROCESS", "catchEventId": catch,
+                    "webhookCorrelationKey": key, "processCorrelationKey": "k", "processKey": catch, "queue": "h2-resumes"})))
+                .await;
+            assert_eq!(status, 201, "{b}");
+            bindings.push(b["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+        for (instance, binding, value) in [("inst-a", &bindings[0], "7"), ("inst-b", &bindings[1], "R7")] {
+            let (status, body) = app
+                .call(
+                    Method::PUT,
+                    &format!("/v1/webhooks/{id}/waiters/{instance}"),
+                    Some(json!({"bindingId": binding, "correlationValue": value})),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let url = app.url_of(&id).await;
+        let event = json!({"order": {"id": 7, "ref": "R7"}});
+        // The second take fails.
+        faults.inject("registry.take_waiter", Fault::Throttle, 1, 1);
+        assert_eq!(post(&app, &url, &[], &event).await.0, 503);
+        // Both takes succeed, queueing fails.
+        faults.inject("queues.send_batch", Fault::Fail, 0, 1);
+        assert_eq!(post(&app, &url, &[], &event).await.0, 503);
+        // The retry resumes both instances.
+        let (status, body) = post(&app, &url, &[], &event).await;
+        assert_eq!(status, 200, "aws={} {body}", app.is_aws());
+        let got = app.receive_n("h2-resumes", 2).await;
+        let mut instances: Vec<_> =
+            got.iter().map(|m| m["body"]["processInstanceId"].as_str().unwrap().to_owned()).collect();
+        instances.sort();
+        assert_eq!(instances, ["inst-a", "inst-b"]);
+        app.stop().await;
+    }
+}
+
+/// M1: the sender's credentials stay at the door: no process message carries Okta's
+/// `Authorization`, GitLab's token header, or a GENERIC sender's cookie.
+#[tokio::test]
+async fn credentials_are_not_forwarded_to_process_queues() {
+    for (app, _) in apps(hookbridge_tests::unchanged).await {
+        let mut urls = Vec::new();
+        for (name, provider, secret) in [("okta", "OKTA", "Basic b2t0YTpzZWNyZXQ="), ("gitlab", "GITLAB", "gl-token")] {
+            let (status, w) = app
+                .call(
+                    Method::POST,
+                    "/v1/webhooks",
+                    Some(json!({"name": format!("m1-{name}"), "provider": provider,
+                    "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}, "providerSecret": secret})),
+                )
+                .await;
+            assert_eq!(status, 201, "{w}");
+            let id = w["id"].as_str().unwrap().to_owned();
+            urls.push(app.bind_and_activate(&id, "p", "m1-starts").await);
+        }
+        let generic = app.create_webhook("m1-generic").await;
+        urls.push(app.bind_and_activate(&generic, "p", "m1-starts").await);
+        let sends: [&[(&str, &str)]; 3] = [
+            &[("authorization", "Basic b2t0YTpzZWNyZXQ=")],
+            &[("x-gitlab-token", "gl-token"), ("x-gitlab-event", "Push Hook")],
+            &[("cookie", "session=s3cr3t"), ("proxy-authorization", "Basic cA=="), ("authorization", "Bearer t0k")],
+        ];
+        for (url, headers) in urls.iter().zip(sends) {
+            let (status, body) = post(&app, url, headers, &json!({"ok": true})).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let got = app.receive_n("m1-starts", 3).await;
+        for m in &got {
+            let headers = &m["body"]["webhookMessage"]["headers"];
+            for secret in ["authorization", "x-gitlab-token", "cookie", "proxy-authorization"] {
+                assert!(headers.get(secret).is_none(), "{secret} forwarded: {headers}");
+            }
+            let text = m.to_string();
+            for value in ["b2t0YTpzZWNyZXQ", "gl-token", "s3cr3t", "t0k"] {
+                assert!(!text.contains(value), "{value} in {text}");
+            }
+        }
+        assert!(got.iter().any(|m| m["body"]["webhookMessage"]["headers"]["x-gitlab-event"] == json!(["Push Hook"])));
+        app.stop().await;
+    }
+}
+
+/// M3: a made-up webhook id costs no secret-store call, however many arrive.
+#[tokio::test]
+async fn unknown_webhook_ids_cost_no_secret_store_call() {
+    for (app, faults) in apps(hookbridge_tests::unchanged).await {
+        let before = faults.calls("secrets.get_secret");
+        for _ in 0..200 {
+            let id = uuid::Uuid::now_v7();
+            let (status, _) =
+                post(&app, &format!("{}/webhooks/generic/acme/main/shop/{id}?apiKey=x", app.base), &[], &json!({}))
+                    .await;
+            assert_eq!(status, 404);
+        }
+        assert_eq!(faults.calls("secrets.get_secret") - before, 0);
+        assert!(faults.calls("registry.get_webhook") >= 200);
+        app.stop().await;
+    }
+}
+
+/// M7: a refused event is kept before the answer goes out (nothing may run after a Lambda's
+/// response), even when keeping it is slow.
+#[tokio::test]
+async fn a_refused_event_is_kept_before_the_answer() {
+    for (app, faults) in apps(hookbridge_tests::unchanged).await {
+        let id = app.create_webhook("m7-kept").await;
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &format!("/v1/webhooks/{id}/bindings"),
+                Some(json!({"type": "RESUME_PROCESS",
+                "catchEventId": "c", "webhookCorrelationKey": "ref", "processCorrelationKey": "k", "processKey": "p",
+                "queue": "m7-resumes"})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+        let url = app.url_of(&id).await;
+        faults.inject("registry.put_failed_trigger", Fault::Delay(Duration::from_millis(300)), 0, 1);
+        let (status, err) = post(&app, &url, &[], &json!({"ref": "nobody-waits"})).await;
+        assert_eq!((status, err["code"].as_str()), (422, Some("NO_WAITING_INSTANCE")));
+        // Read at once, no waiting: it was written before the 422.
+        let (_, page) = app.call(Method::GET, &format!("/v1/failed-triggers?webhookId={id}"), None).await;
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{page}");
+        assert!(items[0]["cause"].as_str().unwrap().contains("no instance is waiting"));
+        // A backend's error text does not reach the failed trigger (I2).
+        let start = app.create_webhook("m7-start").await;
+        let start_url = app.bind_and_activate(&start, "p", "m7-starts").await;
+        faults.inject("queues.send_batch", Fault::Fail, 0, 1);
+        assert_eq!(post(&app, &start_url, &[], &json!({"n": 1})).await.0, 503);
+        let (_, page) = app.call(Method::GET, &format!("/v1/failed-triggers?webhookId={start}"), None).await;
+        let cause = page["items"][0]["cause"].as_str().unwrap().to_owned();
+        assert!(!cause.contains("injected"), "{cause}");
+        app.stop().await;
+    }
+}
+
+/// M2: an answer that shows a secret is not kept by the Idempotency-Key store (a replay is
+/// told so); L9: a request that died holds its key only briefly.
+#[tokio::test]
+async fn idempotency_keeps_no_secret_and_a_dead_request_frees_its_key() {
+    for (app, faults) in apps(|c| c.idempotency_pending = Duration::from_secs(1)).await {
+        let id = app.create_webhook("m2-secret").await;
+        let path = format!("/v1/webhooks/{id}/api-key");
+        let reset = || app.admin(Method::POST, &path).header("idempotency-key", "rk-1").send();
+        let r = reset().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let url = r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
+        let key = url.split("apiKey=").nth(1).unwrap().to_owned();
+        let kept = app
+            .backend()
+            .dedup
+            .claim(&format!("idempotency/{path}/rk-1"), "probe", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let hookbridge::ports::Claim::Existing(kept) = kept else { panic!("the key was not remembered") };
+        assert!(!kept.contains(&key), "the new API key is kept in the dedup store");
+        let replay = reset().await.unwrap();
+        assert_eq!(replay.status(), 409);
+        assert_eq!(replay.json::<Value>().await.unwrap()["code"], "IDEMPOTENCY_REPLAY_WITHHELD");
+
+        // The first request dies mid-way (its future is dropped); its key frees itself.
+        faults.inject("registry.get_webhook", Fault::Hang, 0, 1);
+        let activate = format!("/v1/webhooks/{id}/activate");
+        let dead = app
+            .admin(Method::POST, &activate)
+            .header("idempotency-key", "act-9")
+            .timeout(Duration::from_millis(500))
+            .send()
+            .await;
+        assert!(dead.is_err());
+        let answer = eventually(|| async {
+            let r = app.admin(Method::POST, &activate).header("idempotency-key", "act-9").send().await.unwrap();
+            let body = r.json::<Value>().await.unwrap();
+            (body["code"] != "IDEMPOTENCY_IN_PROGRESS").then_some(body)
+        })
+        .await;
+        assert_eq!(answer["code"], "NO_BINDINGS", "the retry was processed: {answer}");
+        app.stop().await;
+    }
+}
