@@ -53,6 +53,8 @@ impl AwsApp {
                 max_body_bytes: self.common.max_body_bytes,
                 dedup_window: self.common.dedup_window,
                 pending_claim_ttl: self.common.pending_claim_ttl,
+                // Each function has its own cache: see revocation on every request.
+                revalidate: true,
                 public_url: crate::config::optional("HOOKBRIDGE_PUBLIC_URL"),
                 ..IngressConfig::default()
             },

@@ -28,3 +28,21 @@ pub mod secret;
 
 pub use error::{ApiError, StoreError};
 pub use ports::Backend;
+
+/// What the fuzz targets in `fuzz/` reach beyond the public API: the ingress handler's
+/// helpers, and the management API's request bodies with the checks their handlers make.
+/// Not an API: nothing else should use it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::ingress::handler::{check_api_key, forwarded_headers, public_urls, signed_handshake};
+    pub use crate::management::connectors::{
+        AuthInput, BatchInput, CreateConnector, RotateRequest, SigningInput, UpdateConnector, template_text,
+        validate as validate_connector,
+    };
+    pub use crate::management::helpers::HelperInput;
+    pub use crate::management::params::{ParamValue, valid_name};
+    pub use crate::management::webhooks::{
+        CreateWebhook, RotateProviderSecret, UpdateWebhook, WaitRequest, check_description, check_location,
+        validate_provider_secret,
+    };
+}

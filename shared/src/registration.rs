@@ -1,9 +1,16 @@
 //! What the ingress and fan-out need to know about a webhook, read through a short-lived
 //! cache so a warm function answers without a registry or secret-store call per request.
 //!
-//! Changes made through the management API reach a warm cache within its TTL (default 30 s;
-//! `HOOKBRIDGE_CACHE_TTL_SECS`). The local runner shares one cache between management and
-//! ingress and invalidates it on every change, so there changes apply at once.
+//! Two ways to read it:
+//! - [`RegistrationCache::get`] trusts an entry for its TTL (default 30 s;
+//!   `HOOKBRIDGE_CACHE_TTL_SECS`). The local runner shares one cache between management and
+//!   ingress and invalidates it on every change, so there changes apply at once; the fan-out
+//!   uses it too.
+//! - [`RegistrationCache::get_current`] reads the webhook item on every call (one
+//!   consistent registry read, no secret-store call) and keeps the cached secrets and
+//!   bindings only while the webhook's version is the one they were read with. Every change
+//!   of state, key, secret or binding bumps that version, so in AWS a reset key or a
+//!   deactivated webhook stops working on the next request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +81,37 @@ impl RegistrationCache {
         Ok(reg)
     }
 
+    /// The registration as of now: the webhook is read on every call; its secrets and
+    /// bindings come from the cache while its version is unchanged (and within the TTL).
+    pub async fn get_current(
+        &self,
+        backend: &Backend,
+        id: &WebhookId,
+    ) -> Result<Option<Arc<Registration>>, StoreError> {
+        let Some(webhook) = backend.registry.get_webhook(id).await? else {
+            self.known.lock().expect("cache").remove(id);
+            return Ok(None);
+        };
+        if let Some((at, Some(reg))) = self.known.lock().expect("cache").get(id)
+            && at.elapsed() < self.ttl
+            && reg.webhook.version == webhook.version
+        {
+            return Ok(Some(reg.clone()));
+        }
+        let reg = complete(backend, webhook).await?.map(Arc::new);
+        let mut known = self.known.lock().expect("cache");
+        match &reg {
+            Some(r) => {
+                make_room(&mut known, self.ttl, |e| e.0);
+                known.insert(*id, (Instant::now(), Some(r.clone())));
+            }
+            None => {
+                known.remove(id);
+            }
+        }
+        Ok(reg)
+    }
+
     pub fn invalidate(&self, id: &WebhookId) {
         self.known.lock().expect("cache").remove(id);
         self.unknown.lock().expect("cache").remove(id);
@@ -92,7 +130,15 @@ fn make_room<V>(map: &mut HashMap<WebhookId, V>, ttl: Duration, at: impl Fn(&V) 
 /// The webhook first: an id that names nothing costs one registry read and no secret-store
 /// call (anyone can send made-up ids; Secrets Manager charges per call).
 async fn load(backend: &Backend, id: &WebhookId) -> Result<Option<Registration>, StoreError> {
-    let Some(webhook) = backend.registry.get_webhook(id).await? else { return Ok(None) };
+    match backend.registry.get_webhook(id).await? {
+        Some(webhook) => complete(backend, webhook).await,
+        None => Ok(None),
+    }
+}
+
+/// A webhook's secrets and bindings, read beside it.
+async fn complete(backend: &Backend, webhook: Webhook) -> Result<Option<Registration>, StoreError> {
+    let id = &webhook.id;
     let secret_name = webhook_secret_name(id);
     let (secret, bindings) =
         tokio::try_join!(backend.secrets.get_secret(&secret_name), backend.registry.list_bindings(id))?;

@@ -281,3 +281,97 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
     assert_eq!((status, body["code"].as_str()), (401, Some("SIGNATURE_INVALID")));
     assert_eq!(receive_n(&app, &events, 1).await.len(), 1);
 }
+
+/// Issue 11 item 6 (and review M3): management and ingress as separate functions, each
+/// with its own cache. A reset API key and a deactivated webhook stop working on the next
+/// request; a warm request costs one registry read and no secret-store call; an unknown
+/// id costs no secret-store call at all.
+#[tokio::test]
+async fn revocation_applies_on_the_next_request_at_one_registry_read() {
+    let mgmt_app = hookbridge_tests::aws_app().await;
+    let faults = hookbridge_tests::faults::Faults::new();
+    let mut ingress_app =
+        hookbridge::lambda::AwsApp::new(mgmt_app.clients.clone(), mgmt_app.aws.clone(), mgmt_app.common.clone());
+    ingress_app.backend = faults.wrap(ingress_app.backend.clone());
+    let spec = |name: String| QueueSpec {
+        name,
+        visibility_timeout: Duration::from_secs(60),
+        max_receives: 5,
+        dead_letter: None,
+    };
+    let queues = &mgmt_app.backend.queues;
+    let events = queues.create_queue(&spec(hookbridge_tests::unique("events"))).await.unwrap();
+    let starts = queues.create_queue(&spec(hookbridge_tests::unique("starts"))).await.unwrap();
+    let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    let dispatch = hookbridge::lambda::DispatchSettings {
+        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
+        allow: hookbridge::dispatch::AllowList::default(),
+        schedule: None,
+        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
+    };
+    let management = mgmt_app.management(
+        ManagementConfig {
+            public_base_url: Some(base.into()),
+            admin_token: None,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
+        },
+        std::sync::Arc::new(mgmt_app.dispatcher(dispatch).unwrap()),
+        events.clone(),
+    );
+    let (status, created) = admin(
+        &management,
+        "POST",
+        "/v1/webhooks",
+        Some(json!({"name": "revoked",
+        "provider": "GENERIC", "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let binding = json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": starts.as_str()});
+    assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/bindings"), Some(binding)).await.0, 201);
+    assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+    let url_of = |v: Value| {
+        let url = v["url"].as_str().unwrap().to_owned();
+        let path = url.strip_prefix(base).unwrap().split('?').next().unwrap().to_owned();
+        (path, url.split('?').nth(1).unwrap().to_owned())
+    };
+    let (path, old_query) = url_of(admin(&management, "GET", &format!("/v1/webhooks/{id}/url"), None).await.1);
+
+    let ingress = ingress_app.ingress(events.clone());
+    let post = |query: String| {
+        let (ingress, path) = (&ingress, &path);
+        async move { invoke(ingress, apigw_event(APIGW, "POST", path, &query, Some(b"{}"), "application/json")).await.0 }
+    };
+    assert_eq!(post(old_query.clone()).await, 200, "cold");
+    let (reads, secret_reads, binding_reads) = (
+        faults.calls("registry.get_webhook"),
+        faults.calls("secrets.get_secret"),
+        faults.calls("registry.list_bindings"),
+    );
+    assert_eq!(post(old_query.clone()).await, 200, "warm");
+    assert_eq!(faults.calls("registry.get_webhook") - reads, 1, "one registry read per warm request");
+    assert_eq!(faults.calls("secrets.get_secret") - secret_reads, 0, "no secret-store call per warm request");
+    assert_eq!(faults.calls("registry.list_bindings") - binding_reads, 0);
+
+    // The key is reset: the old one fails on the very next request, the new one works.
+    let (status, reset) = admin(&management, "POST", &format!("/v1/webhooks/{id}/api-key"), None).await;
+    assert_eq!(status, 200);
+    let (_, new_query) = url_of(reset);
+    assert_eq!(post(old_query).await, 401);
+    assert_eq!(post(new_query.clone()).await, 200);
+    // Deactivated: refused on the next request.
+    assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/deactivate"), None).await.0, 200);
+    assert_eq!(post(new_query).await, 404);
+
+    // An unknown id: no secret-store call.
+    let before = faults.calls("secrets.get_secret");
+    for _ in 0..50 {
+        let unknown = format!("/webhooks/generic/acme/main/shop/{}", uuid::Uuid::now_v7());
+        let (status, _) =
+            invoke(&ingress, apigw_event(APIGW, "POST", &unknown, "apiKey=x", Some(b"{}"), "application/json")).await;
+        assert_eq!(status, 404);
+    }
+    assert_eq!(faults.calls("secrets.get_secret"), before);
+}

@@ -464,6 +464,34 @@ pub async fn waiters_are_taken_once(b: &Backend) {
     assert!(matches!(b.registry.delete_waiters(&w, "i4").await, Err(StoreError::NotFound)));
     assert!(b.registry.take_waiter(&w, &b1, "A").await.unwrap().is_none());
     assert_eq!(b.registry.take_waiter(&w, &b2, "A").await.unwrap().unwrap().process_instance_id, "i2");
+    // Review L2: deleting instance `a` leaves instance `a#b` waiting (no prefix match).
+    b.registry.put_waiter(&waiter(b1, "a", "X")).await.unwrap();
+    b.registry.put_waiter(&waiter(b1, "a#b", "Y")).await.unwrap();
+    b.registry.delete_waiters(&w, "a").await.unwrap();
+    assert!(b.registry.take_waiter(&w, &b1, "X").await.unwrap().is_none());
+    assert_eq!(b.registry.take_waiter(&w, &b1, "Y").await.unwrap().unwrap().process_instance_id, "a#b");
+}
+
+/// Review L1: a secret replaced only over the version read; a stale token is refused.
+pub async fn secrets_compare_and_swap(b: &Backend) {
+    let name = format!("cas-{}", uuid::Uuid::new_v4());
+    b.secrets.put_secret(&name, &SecretString::new("v0")).await.unwrap();
+    let (v0, t0) = b.secrets.get_secret_versioned(&name).await.unwrap().unwrap();
+    assert_eq!(v0.expose(), "v0");
+    let t1 = b.secrets.replace_secret(&name, &SecretString::new("v1"), &t0).await.unwrap();
+    assert!(matches!(
+        b.secrets.replace_secret(&name, &SecretString::new("stale"), &t0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(b.secrets.get_secret(&name).await.unwrap().unwrap().expose(), "v1");
+    let (_, current) = b.secrets.get_secret_versioned(&name).await.unwrap().unwrap();
+    assert_eq!(current, t1);
+    b.secrets.replace_secret(&name, &SecretString::new("v2"), &t1).await.unwrap();
+    assert_eq!(b.secrets.get_secret(&name).await.unwrap().unwrap().expose(), "v2");
+    assert!(matches!(
+        b.secrets.replace_secret("missing-secret", &SecretString::new("x"), &t1).await,
+        Err(StoreError::NotFound) | Err(StoreError::Conflict(_))
+    ));
 }
 
 /// Runs every contract test against one backend constructor.
@@ -482,7 +510,8 @@ macro_rules! contract_suite {
             fifo_queues_order_and_deduplicate,
             connectors_unique_names_and_versions,
             deliveries_log_and_filters,
-            waiters_are_taken_once
+            waiters_are_taken_once,
+            secrets_compare_and_swap
         );
     };
     (@tests $make:expr; $($name:ident),*) => {

@@ -293,3 +293,99 @@ async fn idempotency_keeps_no_secret_and_a_dead_request_frees_its_key() {
         app.stop().await;
     }
 }
+
+/// L1: a PATCH that read the webhook's secrets before a concurrent key reset cannot write
+/// the old key back: it is refused (409) and the reset key stays.
+#[tokio::test]
+async fn a_concurrent_patch_never_undoes_a_key_reset() {
+    for (app, faults) in apps(hookbridge_tests::unchanged).await {
+        let id = app.create_webhook("l1-race").await;
+        let url = app.bind_and_activate(&id, "p", "l1-starts").await;
+        // The PATCH's secret write waits until the reset is done.
+        faults.inject("secrets.replace_secret", Fault::Delay(Duration::from_millis(800)), 0, 1);
+        let patch = app
+            .admin(Method::PATCH, &format!("/v1/webhooks/{id}"))
+            .json(&json!({"deregistration": {"url": "https://example.com/bye", "auth": {"type": "BEARER", "token": "t"}}}))
+            .send();
+        let patch = tokio::spawn(patch);
+        eventually(|| async { (faults.injected("secrets.replace_secret") == 1).then_some(()) }).await;
+        let (status, reset) = app.call(Method::POST, &format!("/v1/webhooks/{id}/api-key"), None).await;
+        assert_eq!(status, 200, "{reset}");
+        let patched = patch.await.unwrap().unwrap();
+        assert_eq!(patched.status(), 409);
+        assert_eq!(patched.json::<Value>().await.unwrap()["code"], "CONCURRENT_UPDATE");
+        assert_eq!(app.url_of(&id).await, reset["url"].as_str().unwrap(), "the reset key is the stored one");
+        assert_eq!(post(&app, &url, &[], &json!({})).await.0, 401, "the old key stays revoked");
+        assert_eq!(post(&app, reset["url"].as_str().unwrap(), &[], &json!({})).await.0, 200);
+        app.stop().await;
+    }
+}
+
+/// L8: values the store cannot hold are refused as the caller's error, never 503.
+#[tokio::test]
+async fn oversized_values_are_refused_with_4xx() {
+    for (app, _) in apps(hookbridge_tests::unchanged).await {
+        let id = app.create_webhook("l8-sizes").await;
+        let (status, b) = app
+            .call(
+                Method::POST,
+                &format!("/v1/webhooks/{id}/bindings"),
+                Some(json!({"type": "RESUME_PROCESS",
+                "catchEventId": "c", "webhookCorrelationKey": "ref", "processCorrelationKey": "k", "processKey": "p",
+                "queue": "l8-resumes"})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let binding = b["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.call(Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
+        let long = "x".repeat(2048);
+        // A 2 KiB correlation value: no instance can wait for it (422), none may register it (400).
+        let (status, err) = post(&app, &app.url_of(&id).await, &[], &json!({"ref": long})).await;
+        assert_eq!((status, err["code"].as_str()), (422, Some("NO_WAITING_INSTANCE")), "aws={}", app.is_aws());
+        let (status, err) = app
+            .call(
+                Method::PUT,
+                &format!("/v1/webhooks/{id}/waiters/i1"),
+                Some(json!({"bindingId": binding, "correlationValue": long})),
+            )
+            .await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("correlationValue")));
+        // Descriptions, deep options, many headers.
+        let (status, err) = app
+            .call(Method::PATCH, &format!("/v1/webhooks/{id}"), Some(json!({"description": "d".repeat(1001)})))
+            .await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("description")));
+        let mut deep = json!(1);
+        for _ in 0..40 {
+            deep = json!([deep]);
+        }
+        let (status, err) = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/webhooks/{id}"),
+                Some(json!({"registration": {"url": "https://example.com/r", "options": deep}})),
+            )
+            .await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("registration.options")), "{err}");
+        let headers: serde_json::Map<String, Value> = (0..51).map(|i| (format!("x-h{i}"), json!("v"))).collect();
+        let (status, err) = app
+            .call(
+                Method::POST,
+                "/v1/connectors",
+                Some(json!({"name": "l8-conn", "baseUrl": "https://example.com", "headers": headers})),
+            )
+            .await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("headers")), "{err}");
+        // M6: a retry wait beyond a week is refused when saved.
+        let (status, err) = app
+            .call(
+                Method::POST,
+                "/v1/connectors",
+                Some(json!({"name": "m6-conn", "baseUrl": "https://example.com",
+                "retry": {"scheduleSecs": [5, 10000000000000u64]}})),
+            )
+            .await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("retry.scheduleSecs[1]")), "{err}");
+        app.stop().await;
+    }
+}

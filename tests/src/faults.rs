@@ -199,6 +199,8 @@ faulty_port!(FaultyDeliveries: DeliveryLog as "deliveries" {
 faulty_port!(FaultySecrets: SecretStore as "secrets" {
     fn put_secret(&self, name: &str, value: &SecretString) -> ();
     fn get_secret(&self, name: &str) -> Option<SecretString>;
+    fn get_secret_versioned(&self, name: &str) -> Option<(SecretString, String)>;
+    fn replace_secret(&self, name: &str, value: &SecretString, token: &str) -> String;
     fn delete_secret(&self, name: &str) -> ();
 });
 

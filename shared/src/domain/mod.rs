@@ -5,6 +5,7 @@ mod binding;
 mod connector;
 mod event;
 mod ids;
+pub mod limits;
 mod path;
 mod webhook;
 

@@ -272,9 +272,30 @@ impl ApiKey {
         self.0.expose()
     }
 
-    /// Constant-time check of a presented key.
+    /// Constant-time check of a presented key. A stored key shorter than
+    /// [`ApiKey::MIN_LEN`] (an operator's hand-written secret) matches nothing: an empty
+    /// key must not open the webhook to anyone.
     pub fn matches(&self, presented: &str) -> bool {
-        self.0.ct_eq(presented.as_bytes())
+        self.0.expose().len() >= Self::MIN_LEN && self.0.ct_eq(presented.as_bytes())
+    }
+
+    /// The shortest key that is honoured (generated keys have 43 characters).
+    pub const MIN_LEN: usize = 16;
+}
+
+#[cfg(test)]
+mod api_key_tests {
+    use super::*;
+
+    /// Review I5: an empty or short stored key opens nothing.
+    #[test]
+    fn short_stored_keys_match_nothing() {
+        let k = |s: &str| ApiKey(SecretString::new(s));
+        assert!(!k("").matches(""));
+        assert!(!k("short").matches("short"));
+        assert!(k("0123456789abcdef").matches("0123456789abcdef"));
+        let g = ApiKey::generate();
+        assert!(g.matches(g.expose()) && !g.matches(""));
     }
 }
 

@@ -33,6 +33,10 @@ pub struct IngressConfig {
     /// How long a delivery claim stays pending before a retry may take it over (see
     /// [`PENDING_CLAIM_TTL`]).
     pub pending_claim_ttl: std::time::Duration,
+    /// Read the webhook on every request and reuse cached secrets only while its version is
+    /// unchanged (Lambda: revocation applies at once), rather than trusting the cache for
+    /// its TTL (the local runner, whose management invalidates the shared cache).
+    pub revalidate: bool,
     /// `HOOKBRIDGE_PUBLIC_URL`, the base of handed-out ingress URLs: what Twilio, Square and
     /// HubSpot sign, together with the URL rebuilt from the request's forwarded headers.
     pub public_url: Option<String>,
@@ -45,6 +49,7 @@ impl Default for IngressConfig {
             max_message_bytes: 256 * 1024,
             dedup_window: std::time::Duration::from_secs(72 * 3600),
             pending_claim_ttl: PENDING_CLAIM_TTL,
+            revalidate: false,
             public_url: None,
         }
     }
@@ -261,7 +266,12 @@ impl DeliveryClaim {
 async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Registration>), ApiError> {
     let provider = Provider::from_path_segment(&p.provider).ok_or_else(unknown_webhook)?;
     let id = WebhookId::parse(&p.webhook_id).map_err(|_| unknown_webhook())?;
-    let reg = st.cache.get(&st.backend, &id).await?.ok_or_else(unknown_webhook)?;
+    let reg = if st.config.revalidate {
+        st.cache.get_current(&st.backend, &id).await?
+    } else {
+        st.cache.get(&st.backend, &id).await?
+    };
+    let reg = reg.ok_or_else(unknown_webhook)?;
     let w = &reg.webhook;
     let loc = &w.location;
     if w.state != WebhookState::Active
@@ -277,7 +287,7 @@ async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Reg
     Ok((provider, reg))
 }
 
-fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
+pub fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
     let presented = Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key).unwrap_or_default();
     if reg.secrets.api_key.matches(&presented) {
         Ok(())
@@ -291,7 +301,7 @@ fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
 /// configured public base and the base rebuilt from the request's forwarded headers, each
 /// with the request's path and query. A forged header only adds a candidate that no genuine
 /// signature covers.
-fn public_urls(public_base: Option<&str>, headers: &HeaderMap, uri: &http::Uri) -> Vec<String> {
+pub fn public_urls(public_base: Option<&str>, headers: &HeaderMap, uri: &http::Uri) -> Vec<String> {
     let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let mut urls = Vec::with_capacity(2);
     if let Some(base) = public_base {
@@ -318,7 +328,7 @@ struct GraphValidation {
 
 /// Handshakes that come signed (the signature was verified first): Slack's
 /// `url_verification`, Zoom's `endpoint.url_validation`, Twitch's callback verification.
-fn signed_handshake(
+pub fn signed_handshake(
     provider: Provider,
     headers: &HeaderMap,
     body: &[u8],
@@ -439,7 +449,7 @@ const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "c
 /// Every header as name -> all values, less credentials (see [`CREDENTIAL_HEADERS`] and the
 /// provider's own token header); adds `x-forwarded-for` (the caller, appended) and
 /// `x-request-id` (the event id, unless the caller sent one).
-pub(crate) fn forwarded_headers(
+pub fn forwarded_headers(
     provider: Provider,
     headers: &HeaderMap,
     client: Option<ClientAddr>,

@@ -1,7 +1,7 @@
 //! The ingress: `POST /webhooks/{provider}/{orgId}/{workspaceId}/{appId}/{webhookId}?apiKey=`.
 //! Authenticates the call, turns it into an event and queues it durably before answering.
 
-mod handler;
+pub(crate) mod handler;
 pub mod route;
 
 use std::net::IpAddr;

@@ -81,7 +81,8 @@ pub async fn accept(
         return Err(AcceptError::Unresolved);
     }
     let mut taken = Vec::new();
-    for (binding, value) in &resolved {
+    // No instance can wait for a value longer than a waiter may hold: nothing to take.
+    for (binding, value) in resolved.iter().filter(|(_, v)| v.len() <= crate::domain::limits::MAX_CORRELATION_BYTES) {
         match backend.registry.take_waiter(&envelope.webhook_id, binding, value).await {
             Ok(Some(w)) => taken.push(w),
             Ok(None) => {}

@@ -50,7 +50,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
 /// Auth as given by the caller, secrets included.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
-pub(super) enum AuthInput {
+pub enum AuthInput {
     None,
     Bearer {
         token: SecretString,
@@ -73,7 +73,7 @@ pub(super) enum AuthInput {
 impl AuthInput {
     /// The public half and the credential, validated; `at` is where the auth object is
     /// (`auth`, `registration.auth`).
-    pub(super) fn split(self, at: &str) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
+    pub fn split(self, at: &str) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
         let bad = |field: &str, m: &str| ApiError::invalid(format!("{at}.{field}"), m);
         Ok(match self {
             AuthInput::None => (ConnectorAuth::None, None),
@@ -110,69 +110,69 @@ impl AuthInput {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SigningInput {
-    scheme: SigningScheme,
+pub struct SigningInput {
+    pub scheme: SigningScheme,
     /// Given, or generated when omitted.
-    secret: Option<SecretString>,
+    pub secret: Option<SecretString>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateConnector {
-    name: ConnectorName,
+pub struct CreateConnector {
+    pub name: ConnectorName,
     #[serde(default)]
-    description: String,
-    base_url: EndpointUrl,
+    pub description: String,
+    pub base_url: EndpointUrl,
     #[serde(default)]
-    method: HttpMethod,
+    pub method: HttpMethod,
     #[serde(default)]
-    path: String,
-    auth: Option<AuthInput>,
+    pub path: String,
+    pub auth: Option<AuthInput>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
-    signing: Option<SigningInput>,
+    pub headers: BTreeMap<String, String>,
+    pub signing: Option<SigningInput>,
     #[serde(default)]
-    trust_any_certificate: bool,
+    pub trust_any_certificate: bool,
     #[serde(default)]
-    event_types: Vec<String>,
-    body_template: Option<serde_json::Value>,
-    batch: Option<BatchInput>,
-    timeout_ms: Option<u64>,
-    retry: Option<RetryPolicy>,
-    enabled: Option<bool>,
+    pub event_types: Vec<String>,
+    pub body_template: Option<serde_json::Value>,
+    pub batch: Option<BatchInput>,
+    pub timeout_ms: Option<u64>,
+    pub retry: Option<RetryPolicy>,
+    pub enabled: Option<bool>,
 }
 
 /// `{"maxEvents": n}`: deliver an audit batch's events together, up to n per request.
 #[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BatchInput {
-    max_events: u32,
+pub struct BatchInput {
+    pub max_events: u32,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateConnector {
-    name: Option<ConnectorName>,
-    description: Option<String>,
-    base_url: Option<EndpointUrl>,
-    method: Option<HttpMethod>,
-    path: Option<String>,
-    auth: Option<AuthInput>,
-    headers: Option<BTreeMap<String, String>>,
+pub struct UpdateConnector {
+    pub name: Option<ConnectorName>,
+    pub description: Option<String>,
+    pub base_url: Option<EndpointUrl>,
+    pub method: Option<HttpMethod>,
+    pub path: Option<String>,
+    pub auth: Option<AuthInput>,
+    pub headers: Option<BTreeMap<String, String>>,
     /// `null` removes signing.
     #[serde(default, deserialize_with = "some")]
-    signing: Option<Option<SigningInput>>,
-    trust_any_certificate: Option<bool>,
-    event_types: Option<Vec<String>>,
+    pub signing: Option<Option<SigningInput>>,
+    pub trust_any_certificate: Option<bool>,
+    pub event_types: Option<Vec<String>>,
     /// `null` removes the template.
     #[serde(default, deserialize_with = "some")]
-    body_template: Option<Option<serde_json::Value>>,
+    pub body_template: Option<Option<serde_json::Value>>,
     /// `null` turns batching off.
     #[serde(default, deserialize_with = "some")]
-    batch: Option<Option<BatchInput>>,
-    timeout_ms: Option<u64>,
-    retry: Option<RetryPolicy>,
-    enabled: Option<bool>,
+    pub batch: Option<Option<BatchInput>>,
+    pub timeout_ms: Option<u64>,
+    pub retry: Option<RetryPolicy>,
+    pub enabled: Option<bool>,
 }
 
 fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
@@ -261,11 +261,26 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::CONNECTOR_NOT_FOUND, "no such connector")
 }
 
-fn validate(c: &Connector) -> Result<(), ApiError> {
-    for (k, v) in &c.headers {
-        if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
-            return Err(ApiError::invalid(format!("headers.{k}"), "not a valid header"));
-        }
+pub fn validate(c: &Connector) -> Result<(), ApiError> {
+    use crate::domain::limits;
+    if let Err((k, reason)) = limits::check_headers(&c.headers) {
+        return Err(ApiError::invalid(
+            if k.is_empty() { "headers".to_owned() } else { format!("headers.{k}") },
+            reason,
+        ));
+    }
+    if c.description.chars().count() > limits::MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::invalid("description", format!("at most {} characters", limits::MAX_DESCRIPTION_CHARS)));
+    }
+    if c.event_types.len() > limits::MAX_EVENT_TYPES {
+        return Err(ApiError::invalid("eventTypes", format!("at most {} patterns", limits::MAX_EVENT_TYPES)));
+    }
+    if let Some(i) = c.event_types.iter().position(|t| t.is_empty() || t.chars().count() > limits::MAX_EVENT_TYPE_CHARS)
+    {
+        return Err(ApiError::invalid(
+            format!("eventTypes[{i}]"),
+            format!("1 to {} characters", limits::MAX_EVENT_TYPE_CHARS),
+        ));
     }
     if !(100..=60_000).contains(&c.timeout_ms) {
         return Err(ApiError::invalid("timeoutMs", "must be 100 to 60000"));
@@ -284,7 +299,7 @@ fn validate(c: &Connector) -> Result<(), ApiError> {
 }
 
 /// A validated template, kept as JSON text.
-fn template_text(t: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
+pub fn template_text(t: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
     let Some(t) = t else { return Ok(None) };
     crate::dispatch::template::validate(&t).map_err(ApiError::validation)?;
     Ok(Some(t.to_string()))
@@ -305,8 +320,13 @@ async fn load(st: &ManagementState, id: &str) -> Result<Connector, ApiError> {
 }
 
 async fn load_secrets(st: &ManagementState, id: &ConnectorId) -> Result<ConnectorSecrets, ApiError> {
-    match st.backend.secrets.get_secret(&connector_secret_name(id)).await? {
-        Some(s) => ConnectorSecrets::from_secret(&s).map_err(|e| ApiError::Internal(Box::new(e))),
+    secrets_of(st.backend.secrets.get_secret(&connector_secret_name(id)).await?.as_ref())
+}
+
+/// A connector's secret document (none stored: no credentials).
+fn secrets_of(stored: Option<&crate::secret::SecretString>) -> Result<ConnectorSecrets, ApiError> {
+    match stored {
+        Some(s) => ConnectorSecrets::from_secret(s).map_err(|e| ApiError::Internal(Box::new(e))),
         None => Ok(ConnectorSecrets::default()),
     }
 }
@@ -403,7 +423,8 @@ async fn update(
     ApiJson(req): ApiJson<UpdateConnector>,
 ) -> Result<Json<ConnectorView>, ApiError> {
     let mut c = load(&st, &id).await?;
-    let mut secrets = load_secrets(&st, &c.id).await?;
+    let read = super::secrets::read(&st, connector_secret_name(&c.id)).await?;
+    let mut secrets = secrets_of(read.value.as_ref())?;
     let mut secrets_changed = false;
     if let Some(v) = req.name {
         c.name = v;
@@ -461,10 +482,15 @@ async fn update(
     validate(&c)?;
     c.version += 1;
     c.updated_at = st.backend.clock.now();
-    if secrets_changed {
-        st.backend.secrets.put_secret(&connector_secret_name(&c.id), &secrets.to_secret()).await?;
+    // The secrets first, only over the version read; a refused connector update puts them
+    // back, so a 409 changes nothing.
+    let written = if secrets_changed { Some(read.write(&st, &secrets.to_secret()).await?) } else { None };
+    if let Err(e) = st.backend.connectors.update_connector(&c).await {
+        if let Some(w) = written {
+            w.undo(&st).await;
+        }
+        return Err(name_taken(e));
     }
-    st.backend.connectors.update_connector(&c).await.map_err(name_taken)?;
     st.dispatcher.invalidate();
     warn_insecure(&c);
     Ok(Json(c.into()))
@@ -569,12 +595,12 @@ async fn redeliver(State(st): St, Path(id): Path<String>) -> Result<(StatusCode,
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RotateRequest {
+pub struct RotateRequest {
     /// The new secret; generated when omitted.
-    secret: Option<SecretString>,
+    pub secret: Option<SecretString>,
     /// How long the previous secret keeps signing (Standard Webhooks sends both), 0 to
     /// 7 days, default 24 hours.
-    overlap_seconds: Option<u64>,
+    pub overlap_seconds: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -614,14 +640,15 @@ async fn rotate_signing_secret(
     if overlap > 7 * 86_400 {
         return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
     }
-    let mut secrets = load_secrets(&st, &c.id).await?;
+    let read = super::secrets::read(&st, connector_secret_name(&c.id)).await?;
+    let mut secrets = secrets_of(read.value.as_ref())?;
     let now = st.backend.clock.now();
     let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
     secrets.previous_signing_secret = secrets.signing_secret.take().filter(|_| until.is_some());
     secrets.previous_until = until.filter(|_| secrets.previous_signing_secret.is_some());
     let new = req.secret.unwrap_or_else(|| signing::generate_secret(scheme));
     secrets.signing_secret = Some(new.clone());
-    st.backend.secrets.put_secret(&connector_secret_name(&c.id), &secrets.to_secret()).await?;
+    read.write(&st, &secrets.to_secret()).await?;
     st.dispatcher.invalidate();
     tracing::info!(connector_id = %c.id, overlap_seconds = overlap, "signing secret rotated");
     Ok(Json(Rotated { secret: new.expose().to_owned(), previous_valid_until: secrets.previous_until }))

@@ -4,6 +4,7 @@
 //! (`deregistration`: it gets `{"registrationData","options"}`). Calls go through the
 //! dispatch client, so the same SSRF guard applies, and each has `helper_timeout` (60 s).
 
+use crate::domain::limits;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -18,7 +19,7 @@ use crate::secret::SecretString;
 /// A helper endpoint as the caller gives it, credential included.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct HelperInput {
+pub struct HelperInput {
     url: EndpointUrl,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -29,11 +30,13 @@ pub(super) struct HelperInput {
 impl HelperInput {
     /// The stored half and the credential (for the webhook's secret), validated; `at` names
     /// the field (`registration`, `deregistration`).
-    pub(super) fn split(self, at: &str) -> Result<(HelperEndpoint, Option<SecretString>), ApiError> {
-        for (k, v) in &self.headers {
-            if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
-                return Err(ApiError::invalid(format!("{at}.headers.{k}"), "not a valid header"));
-            }
+    pub fn split(self, at: &str) -> Result<(HelperEndpoint, Option<SecretString>), ApiError> {
+        if let Err((k, reason)) = limits::check_headers(&self.headers) {
+            let field = if k.is_empty() { format!("{at}.headers") } else { format!("{at}.headers.{k}") };
+            return Err(ApiError::invalid(field, reason));
+        }
+        if let Some(options) = &self.options {
+            limits::check_json(options).map_err(|reason| ApiError::invalid(format!("{at}.options"), reason))?;
         }
         let (auth, credential) = self.auth.unwrap_or(AuthInput::None).split(&format!("{at}.auth"))?;
         Ok((HelperEndpoint { url: self.url, headers: self.headers, auth, options: self.options }, credential))
@@ -54,7 +57,11 @@ pub(super) async fn register(
         "webhookId": webhook.id,
         "options": endpoint.options.clone().unwrap_or(serde_json::Value::Null),
     });
-    call(st, endpoint, credential, body).await.map_err(|reason| {
+    let answer = call(st, endpoint, credential, body).await.and_then(|data| {
+        // Kept on the webhook's item: it must fit there.
+        limits::check_json(&data).map(|()| data).map_err(|why| format!("its answer {why}"))
+    });
+    answer.map_err(|reason| {
         tracing::warn!(webhook_id = %webhook.id, %reason, "registration failed; the webhook stays inactive");
         ApiError::new(
             ErrorCode::REGISTRATION_FAILED,

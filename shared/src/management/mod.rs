@@ -1,12 +1,13 @@
 //! The management API under `/v1`: one file per endpoint family.
 
-mod connectors;
+pub(crate) mod connectors;
 mod extract;
-mod helpers;
+pub(crate) mod helpers;
 mod idempotency;
-mod params;
+pub(crate) mod params;
+mod secrets;
 mod triggers;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 

@@ -26,7 +26,7 @@ fn secret_name(name: &str) -> String {
     format!("hookbridge/config/{name}")
 }
 
-fn valid_name(name: &str) -> Result<(), ApiError> {
+pub fn valid_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
@@ -35,8 +35,8 @@ fn valid_name(name: &str) -> Result<(), ApiError> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ParamValue {
-    value: SecretString,
+pub struct ParamValue {
+    pub value: SecretString,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -50,22 +50,22 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateWebhook {
-    name: WebhookName,
+pub struct CreateWebhook {
+    pub name: WebhookName,
     #[serde(default)]
-    description: String,
-    provider: Provider,
-    location: Location,
+    pub description: String,
+    pub provider: Provider,
+    pub location: Location,
     /// A string, or Meta's `{"verifyToken", "appSecret"}`.
-    provider_secret: Option<ProviderSecret>,
+    pub provider_secret: Option<ProviderSecret>,
     /// Called on activation (see `helpers`).
-    registration: Option<HelperInput>,
+    pub registration: Option<HelperInput>,
     /// Called on deactivation.
-    deregistration: Option<HelperInput>,
+    pub deregistration: Option<HelperInput>,
 }
 
 /// Checks a provider secret's shape against the provider.
-fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>) -> Result<(), ApiError> {
+pub fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>) -> Result<(), ApiError> {
     match (provider, secret) {
         (Provider::Meta, Some(ProviderSecret::Meta { verify_token: Some(v), app_secret: Some(a) }))
             if !v.expose().is_empty() && !a.expose().is_empty() =>
@@ -191,7 +191,7 @@ fn location_filter(
 }
 
 /// A branch lies within a project.
-fn check_location(l: &Location, at: &str) -> Result<(), ApiError> {
+pub fn check_location(l: &Location, at: &str) -> Result<(), ApiError> {
     if l.branch_id.is_some() && l.project_id.is_none() {
         return Err(ApiError::invalid(format!("{at}branchId"), format!("needs {at}projectId")));
     }
@@ -225,6 +225,7 @@ async fn create(
     let provider_secret = super::params::resolve(&st, req.provider_secret).await?;
     validate_provider_secret(req.provider, &provider_secret)?;
     check_location(&req.location, "location.")?;
+    check_description(&req.description)?;
     let now = st.backend.clock.now();
     let (registration, registration_credential) = match req.registration {
         Some(h) => h.split("registration").map(|(e, c)| (Some(e), c))?,
@@ -316,7 +317,7 @@ async fn add_binding(
     let binding =
         Binding { id: BindingId::generate(), webhook_id: webhook.id, kind, created_at: st.backend.clock.now() };
     st.backend.registry.put_binding(&binding).await?;
-    st.cache.invalidate(&webhook.id);
+    touch(&st, &webhook.id).await;
     Ok((StatusCode::CREATED, Json(binding)))
 }
 
@@ -501,12 +502,12 @@ async fn reset_api_key(
     uri: Uri,
 ) -> Result<Json<UrlView>, ApiError> {
     let webhook = load(&st, &id).await?;
-    let name = webhook_secret_name(&webhook.id);
-    let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
-    let mut secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let read = super::secrets::read(&st, webhook_secret_name(&webhook.id)).await?;
+    let mut secrets = WebhookSecrets::from_secret(read.value.as_ref().ok_or_else(not_found)?)
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     secrets.api_key = ApiKey::generate();
-    st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
-    st.cache.invalidate(&webhook.id);
+    read.write(&st, &secrets.to_secret()).await?;
+    touch(&st, &webhook.id).await;
     tracing::info!(webhook_id = %webhook.id, "API key reset");
     Ok(Json(UrlView { url: ingress_url(&public_base(&st, &headers, &uri), &webhook, &secrets.api_key) }))
 }
@@ -527,16 +528,16 @@ async fn remove_binding(State(st): St, Path((id, binding_id)): Path<(String, Str
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     }
-    st.cache.invalidate(&webhook.id);
+    touch(&st, &webhook.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WaitRequest {
-    binding_id: BindingId,
+pub struct WaitRequest {
+    pub binding_id: BindingId,
     /// A string, number or boolean; compared with the payload's value as text.
-    correlation_value: serde_json::Value,
+    pub correlation_value: serde_json::Value,
 }
 
 /// Register a waiting instance
@@ -573,6 +574,12 @@ async fn put_waiter(
     }
     let value = correlation_text(&req.correlation_value)
         .ok_or_else(|| ApiError::invalid("correlationValue", "must be a string, number or boolean"))?;
+    if value.len() > crate::domain::limits::MAX_CORRELATION_BYTES {
+        return Err(ApiError::invalid(
+            "correlationValue",
+            format!("at most {} bytes as text", crate::domain::limits::MAX_CORRELATION_BYTES),
+        ));
+    }
     let waiter = Waiter {
         webhook_id: webhook.id,
         binding_id: req.binding_id,
@@ -582,6 +589,7 @@ async fn put_waiter(
     };
     match st.backend.registry.put_waiter(&waiter).await {
         Ok(()) => Ok(Json(waiter)),
+        Err(e @ StoreError::Conflict(Conflict::VersionMismatch)) => Err(e.into()),
         Err(StoreError::Conflict(_)) => Err(ApiError::new(
             ErrorCode::CORRELATION_VALUE_TAKEN,
             "another instance already waits for this correlation value at this binding",
@@ -610,10 +618,10 @@ async fn remove_waiters(State(st): St, Path((id, instance)): Path<(String, Strin
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RotateProviderSecret {
-    provider_secret: ProviderSecret,
+pub struct RotateProviderSecret {
+    pub provider_secret: ProviderSecret,
     /// How long the previous secret keeps verifying: 0 to 7 days, default 24 hours.
-    overlap_seconds: Option<u64>,
+    pub overlap_seconds: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -645,32 +653,32 @@ async fn rotate_provider_secret(
     if overlap > 7 * 86_400 {
         return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
     }
-    let name = webhook_secret_name(&webhook.id);
-    let secret = st.backend.secrets.get_secret(&name).await?.ok_or_else(not_found)?;
-    let mut secrets = WebhookSecrets::from_secret(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let read = super::secrets::read(&st, webhook_secret_name(&webhook.id)).await?;
+    let mut secrets = WebhookSecrets::from_secret(read.value.as_ref().ok_or_else(not_found)?)
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let now = st.backend.clock.now();
     let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
     secrets.previous_provider = secrets.provider.take().filter(|_| until.is_some());
     secrets.previous_until = until.filter(|_| secrets.previous_provider.is_some());
     secrets.provider = next;
-    st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
-    st.cache.invalidate(&webhook.id);
+    read.write(&st, &secrets.to_secret()).await?;
+    touch(&st, &webhook.id).await;
     tracing::info!(webhook_id = %webhook.id, overlap_seconds = overlap, "provider secret rotated");
     Ok(Json(ProviderSecretRotated { previous_valid_until: secrets.previous_until }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateWebhook {
-    name: Option<WebhookName>,
-    description: Option<String>,
+pub struct UpdateWebhook {
+    pub name: Option<WebhookName>,
+    pub description: Option<String>,
     /// Accepted only when unchanged: the provider is fixed once saved.
-    provider: Option<Provider>,
+    pub provider: Option<Provider>,
     /// A new helper, or `null` to remove it.
     #[serde(default, deserialize_with = "present")]
-    registration: Option<Option<HelperInput>>,
+    pub registration: Option<Option<HelperInput>>,
     #[serde(default, deserialize_with = "present")]
-    deregistration: Option<Option<HelperInput>>,
+    pub deregistration: Option<Option<HelperInput>>,
 }
 
 /// Tells a field given as `null` (Some(None)) from one left out (None).
@@ -701,12 +709,15 @@ async fn update(
         webhook.name = name;
     }
     if let Some(description) = req.description {
+        check_description(&description)?;
         webhook.description = description;
     }
     // New helper credentials, validated before anything is written.
     let mut credentials = None;
     if req.registration.is_some() || req.deregistration.is_some() {
-        let mut secrets = load_secrets(&st, &webhook).await?;
+        let read = super::secrets::read(&st, webhook_secret_name(&webhook.id)).await?;
+        let mut secrets = WebhookSecrets::from_secret(read.value.as_ref().ok_or_else(not_found)?)
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
         if let Some(h) = req.registration {
             let (endpoint, credential) = h.map(|h| h.split("registration")).transpose()?.unzip();
             webhook.helpers.registration = endpoint;
@@ -717,21 +728,26 @@ async fn update(
             webhook.helpers.deregistration = endpoint;
             secrets.deregistration_credential = credential.flatten();
         }
-        credentials = Some(secrets);
+        credentials = Some((read, secrets));
     }
     webhook.version += 1;
     webhook.updated_at = st.backend.clock.now();
-    // The webhook first: its usual refusals (name taken, concurrent change) then leave the
-    // stored credentials as they were.
-    match st.backend.registry.update_webhook(&webhook).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(Conflict::NameTaken)) => {
-            return Err(ApiError::new(ErrorCode::NAME_TAKEN, "a webhook with this name exists in this location"));
+    // The credentials first, only over the version read (a concurrent key reset is never
+    // undone); a refused webhook update (name taken, concurrent change) puts them back.
+    let written = match credentials {
+        Some((read, secrets)) => Some(read.write(&st, &secrets.to_secret()).await?),
+        None => None,
+    };
+    if let Err(e) = st.backend.registry.update_webhook(&webhook).await {
+        if let Some(w) = written {
+            w.undo(&st).await;
         }
-        Err(e) => return Err(e.into()),
-    }
-    if let Some(secrets) = credentials {
-        st.backend.secrets.put_secret(&webhook_secret_name(&webhook.id), &secrets.to_secret()).await?;
+        return Err(match e {
+            StoreError::Conflict(Conflict::NameTaken) => {
+                ApiError::new(ErrorCode::NAME_TAKEN, "a webhook with this name exists in this location")
+            }
+            other => other.into(),
+        });
     }
     st.cache.invalidate(&webhook.id);
     Ok(Json(webhook.into()))
@@ -815,4 +831,38 @@ async fn triggers(State(st): St, ApiQuery(q): ApiQuery<TriggersQuery>) -> Result
         });
     }
     Ok(Json(ListPage { items, next_cursor: page.next }))
+}
+
+pub fn check_description(d: &str) -> Result<(), ApiError> {
+    use crate::domain::limits::MAX_DESCRIPTION_CHARS;
+    if d.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::invalid("description", format!("at most {MAX_DESCRIPTION_CHARS} characters")));
+    }
+    Ok(())
+}
+
+/// Bumps a webhook's version after a change stored elsewhere (its secrets, its bindings), so
+/// every warm ingress, which compares versions on each request, sees it at once. A failure
+/// is logged: caches then catch up within their TTL.
+async fn touch(st: &ManagementState, id: &WebhookId) {
+    for _ in 0..3 {
+        let bumped = match st.backend.registry.get_webhook(id).await {
+            Ok(Some(mut w)) => {
+                w.version += 1;
+                w.updated_at = st.backend.clock.now();
+                st.backend.registry.update_webhook(&w).await
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match bumped {
+            Ok(()) => break,
+            Err(StoreError::Conflict(Conflict::VersionMismatch)) => continue,
+            Err(e) => {
+                tracing::error!(webhook_id = %id, error = %e, "could not bump the webhook's version");
+                break;
+            }
+        }
+    }
+    st.cache.invalidate(id);
 }

@@ -125,6 +125,12 @@ pub trait SecretStore: Send + Sync {
     /// Creates or replaces the secret's current value.
     async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), StoreError>;
     async fn get_secret(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
+    /// The current value and a token naming that version of it (for [`SecretStore::replace_secret`]).
+    async fn get_secret_versioned(&self, name: &str) -> Result<Option<(SecretString, String)>, StoreError>;
+    /// Replaces the value only if it is still the version `token` names: a read-modify-write
+    /// never undoes a concurrent one (`Conflict(VersionMismatch)` if the value moved on,
+    /// `NotFound` if the secret is gone). Returns the new version's token.
+    async fn replace_secret(&self, name: &str, value: &SecretString, token: &str) -> Result<String, StoreError>;
     /// Removes a secret; removing a missing one is not an error.
     async fn delete_secret(&self, name: &str) -> Result<(), StoreError>;
 }

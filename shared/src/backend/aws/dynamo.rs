@@ -370,6 +370,15 @@ impl Registry for DynamoRegistry {
             .map_err(StoreError::backend)?;
         let mut pointer = key(pk.clone(), &pointer_sk);
         pointer.insert("value".into(), s(w.correlation_value.clone()));
+        // The pointer is written only over the value read above: two concurrent PUTs for
+        // one instance cannot leave it waiting on two values.
+        let pointer_put = match &previous_value {
+            Some(v) => Put::builder()
+                .condition_expression("#v = :prev")
+                .expression_attribute_names("#v", "value")
+                .expression_attribute_values(":prev", s(v.clone())),
+            None => Put::builder().condition_expression("attribute_not_exists(pk)"),
+        };
         let mut tx = self
             .client
             .transact_write_items()
@@ -377,7 +386,7 @@ impl Registry for DynamoRegistry {
             .transact_items(
                 TransactWriteItem::builder()
                     .put(
-                        Put::builder()
+                        pointer_put
                             .table_name(&self.table)
                             .set_item(Some(pointer))
                             .build()
@@ -392,6 +401,7 @@ impl Registry for DynamoRegistry {
             Ok(_) => Ok(()),
             Err(e) => Err(match conditional_failures(&e).as_deref() {
                 Some([true, ..]) => StoreError::Conflict(Conflict::AlreadyExists),
+                Some([_, true, ..]) => StoreError::Conflict(Conflict::VersionMismatch),
                 _ => sdk_error(e),
             }),
         }
@@ -399,7 +409,20 @@ impl Registry for DynamoRegistry {
 
     async fn delete_waiters(&self, webhook: &WebhookId, instance: &str) -> Result<(), StoreError> {
         let pk = webhook_pk(webhook);
-        let pointers = self.prefix_items(pk.clone(), &format!("WINST#{instance}#")).await?;
+        let prefix = format!("WINST#{instance}#");
+        // The prefix also matches instance `{instance}#...`: keep only this instance's
+        // pointers (a binding id has no `#`).
+        let pointers: Vec<_> = self
+            .prefix_items(pk.clone(), &prefix)
+            .await?
+            .into_iter()
+            .filter(|p| {
+                p.get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix(&prefix))
+                    .is_some_and(|b| !b.contains('#'))
+            })
+            .collect();
         if pointers.is_empty() {
             return Err(StoreError::NotFound);
         }

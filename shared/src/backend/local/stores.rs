@@ -12,6 +12,12 @@ use crate::error::StoreError;
 use crate::ports::{BlobStore, Claim, Dedup, SecretStore};
 use crate::secret::SecretString;
 
+/// A local secret's version: a digest of its value (no value is stored twice).
+fn version_token(value: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(value.as_bytes()))
+}
+
 /// Secrets in the local file (owner-only permissions). Local mode is for development; in
 /// AWS they live in Secrets Manager.
 pub struct LocalSecrets {
@@ -48,6 +54,36 @@ impl SecretStore for LocalSecrets {
                 Ok(v.map(SecretString::new))
             })
             .await
+    }
+
+    async fn get_secret_versioned(&self, name: &str) -> Result<Option<(SecretString, String)>, StoreError> {
+        Ok(self.get_secret(name).await?.map(|v| {
+            let token = version_token(v.expose());
+            (v, token)
+        }))
+    }
+
+    async fn replace_secret(&self, name: &str, value: &SecretString, token: &str) -> Result<String, StoreError> {
+        let new_token = version_token(value.expose());
+        let (name, value, token) = (name.to_owned(), value.expose().to_owned(), token.to_owned());
+        self.db
+            .write(move |c| {
+                // Compared and replaced inside the single writer's transaction.
+                let current: Option<String> =
+                    c.query_row("SELECT value FROM secrets WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
+                match current {
+                    None => Err(StoreError::NotFound),
+                    Some(v) if version_token(&v) != token => {
+                        Err(StoreError::Conflict(crate::error::Conflict::VersionMismatch))
+                    }
+                    Some(_) => {
+                        c.execute("UPDATE secrets SET value = ?2 WHERE name = ?1", params![name, value])?;
+                        Ok(())
+                    }
+                }
+            })
+            .await?;
+        Ok(new_token)
     }
 
     async fn delete_secret(&self, name: &str) -> Result<(), StoreError> {
