@@ -33,6 +33,7 @@ lint: $(VENV)/.lint ## formatting, clippy, and cfn-lint on the SAM template
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/python infra/check_template.py template.yaml
 
 fmt: ## format the code
 	cargo fmt --all
@@ -71,7 +72,7 @@ $(VENV)/.testtools: $(VENV)/bin/python
 	@touch $@
 
 $(VENV)/.lint: $(VENV)/bin/python
-	$(PIP) install --quiet cfn-lint
+	$(PIP) install --quiet cfn-lint pyyaml
 	@touch $@
 
 tools-lambda: $(VENV)/bin/python

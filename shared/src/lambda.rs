@@ -39,8 +39,8 @@ impl AwsApp {
     }
 
     /// Opens connections to every service now rather than on the first request.
-    pub async fn warm(&self) {
-        aws::warm(&self.clients, &self.aws).await;
+    pub async fn warm(&self, what: &aws::WarmUp) {
+        aws::warm(&self.clients, &self.aws, what).await;
     }
 
     /// The ingress router; `events_queue` is the events queue URL.

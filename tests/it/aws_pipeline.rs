@@ -93,6 +93,10 @@ async fn receive_n(app: &hookbridge::lambda::AwsApp, q: &QueueRef, n: usize) -> 
 #[tokio::test]
 async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     let app = hookbridge_tests::aws_app().await;
+    // Each handler as its own function, with its own policy's credentials.
+    let mgmt = hookbridge_tests::function_app(&app, "ManagementFunction").await;
+    let ingress_app = hookbridge_tests::function_app(&app, "IngressFunction").await;
+    let fanout_app = hookbridge_tests::function_app(&app, "FanoutFunction").await;
     let queues = &app.backend.queues;
     let spec = |name: String, dlq| QueueSpec {
         name,
@@ -100,9 +104,11 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
         max_receives: 5,
         dead_letter: dlq,
     };
-    let dlq = queues.create_queue(&spec(hookbridge_tests::unique("events-dlq"), None)).await.unwrap();
-    let events = queues.create_queue(&spec(hookbridge_tests::unique("events"), Some(dlq))).await.unwrap();
-    let starts = queues.create_queue(&spec(hookbridge_tests::unique("starts"), None)).await.unwrap();
+    // Named as the template's queues and a process queue (see infra/moto_iam.py).
+    let ns = hookbridge_tests::unique("q");
+    let dlq = queues.create_queue(&spec(format!("{ns}-hookbridge-events-dlq"), None)).await.unwrap();
+    let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"), Some(dlq))).await.unwrap();
+    let starts = queues.create_queue(&spec(format!("{ns}-starts"), None)).await.unwrap();
     assert!(events.is_url(), "SQS hands out URLs: {events}");
 
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
@@ -112,8 +118,8 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
         schedule: None,
         disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
     };
-    let dispatcher = std::sync::Arc::new(app.dispatcher(dispatch).unwrap());
-    let management = app.management(
+    let dispatcher = std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap());
+    let management = mgmt.management(
         ManagementConfig {
             public_base_url: Some(base.into()),
             admin_token: None,
@@ -149,7 +155,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     let path = url.strip_prefix(base).unwrap().split('?').next().unwrap().to_owned();
     let query = url.split('?').nth(1).unwrap().to_owned();
 
-    let ingress = app.ingress(events.clone());
+    let ingress = ingress_app.ingress(events.clone());
     // A wrong key is refused, and nothing is queued for it.
     let (status, body) =
         invoke(&ingress, apigw_event(APIGW, "POST", &path, "apiKey=nope", Some(b"{}"), "application/json")).await;
@@ -171,7 +177,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert!(received.iter().any(|m| m.body.contains("\"blobKey\"")), "the 1 MiB event travels by reference");
     assert!(received.iter().all(|m| m.body.len() < 256 * 1024));
 
-    let fanout = app.fanout(FanoutConfig::default());
+    let fanout = fanout_app.fanout(FanoutConfig::default());
     let response = fanout.handle(sqs_event(&received)).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
     for m in &received {
@@ -208,28 +214,31 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
 async fn urls_and_url_bound_signatures_behind_api_gateway() {
     use hmac::Mac;
     let app = hookbridge_tests::aws_app().await;
+    let mgmt = hookbridge_tests::function_app(&app, "ManagementFunction").await;
+    let ingress_app = hookbridge_tests::function_app(&app, "IngressFunction").await;
     let spec = |name: String| QueueSpec {
         name,
         visibility_timeout: Duration::from_secs(60),
         max_receives: 5,
         dead_letter: None,
     };
-    let events = app.backend.queues.create_queue(&spec(hookbridge_tests::unique("events"))).await.unwrap();
-    let starts = app.backend.queues.create_queue(&spec(hookbridge_tests::unique("starts"))).await.unwrap();
+    let ns = hookbridge_tests::unique("q");
+    let events = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
+    let starts = app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
     let dispatch = hookbridge::lambda::DispatchSettings {
         queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
         allow: hookbridge::dispatch::AllowList::default(),
         schedule: None,
         disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
     };
-    let management = app.management(
+    let management = mgmt.management(
         ManagementConfig {
             public_base_url: None,
             admin_token: None,
             helper_timeout: hookbridge::management::HELPER_TIMEOUT,
             idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
         },
-        std::sync::Arc::new(app.dispatcher(dispatch).unwrap()),
+        std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap()),
         events.clone(),
     );
     let (status, created) = admin(
@@ -274,7 +283,7 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
         v["headers"]["x-twilio-signature"] = json!(sig);
         v.to_string()
     };
-    let ingress = app.ingress(events.clone());
+    let ingress = ingress_app.ingress(events.clone());
     let (status, body) = invoke(&ingress, event(&sig)).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = invoke(&ingress, event("AAAAAAAAAAAAAAAAAAAAAAAAAAA=")).await;
@@ -288,10 +297,10 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
 /// id costs no secret-store call at all.
 #[tokio::test]
 async fn revocation_applies_on_the_next_request_at_one_registry_read() {
-    let mgmt_app = hookbridge_tests::aws_app().await;
+    let admin_app = hookbridge_tests::aws_app().await;
+    let mgmt_app = hookbridge_tests::function_app(&admin_app, "ManagementFunction").await;
     let faults = hookbridge_tests::faults::Faults::new();
-    let mut ingress_app =
-        hookbridge::lambda::AwsApp::new(mgmt_app.clients.clone(), mgmt_app.aws.clone(), mgmt_app.common.clone());
+    let mut ingress_app = hookbridge_tests::function_app(&admin_app, "IngressFunction").await;
     ingress_app.backend = faults.wrap(ingress_app.backend.clone());
     let spec = |name: String| QueueSpec {
         name,
@@ -299,9 +308,10 @@ async fn revocation_applies_on_the_next_request_at_one_registry_read() {
         max_receives: 5,
         dead_letter: None,
     };
-    let queues = &mgmt_app.backend.queues;
-    let events = queues.create_queue(&spec(hookbridge_tests::unique("events"))).await.unwrap();
-    let starts = queues.create_queue(&spec(hookbridge_tests::unique("starts"))).await.unwrap();
+    let queues = &admin_app.backend.queues;
+    let ns = hookbridge_tests::unique("q");
+    let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
+    let starts = queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
     let dispatch = hookbridge::lambda::DispatchSettings {
         queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },

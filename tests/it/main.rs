@@ -6,6 +6,7 @@ mod dispatch;
 mod dispatch_sources;
 mod e2e;
 mod fanout;
+mod iam;
 mod management;
 mod openapi;
 mod providers;

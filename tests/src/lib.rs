@@ -46,17 +46,7 @@ impl TestApp {
 
     /// [`TestApp::spawn_aws`], adjusting the config.
     pub async fn spawn_aws_with(adjust: impl FnOnce(&mut LocalConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut aws = aws_app().await;
-        aws.backend.queues = std::sync::Arc::new(TestQueues::namespaced(aws.backend.queues.clone(), &unique("q")));
-        let mut config = test_config(dir.path());
-        // Fewer pollers: every idle one is a long poll on the emulator.
-        config.fanout_workers = 2;
-        config.dispatch_workers = 1;
-        config.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
-        adjust(&mut config);
-        let running = hookbridge_local::start_on(config, aws.backend.clone()).await.expect("runner starts");
-        Self::around(running, dir, Some(Box::new(aws)))
+        Self::spawn_aws_wrapped(|b| b, adjust).await
     }
 
     fn around(running: Running, dir: TempDir, keep: Option<Box<dyn std::any::Any + Send + Sync>>) -> Self {
@@ -91,19 +81,38 @@ impl TestApp {
 
     /// [`TestApp::spawn_aws_with`] with its ports adjusted first (fault injection on the
     /// emulator's backend).
-    pub async fn spawn_aws_wrapped(
-        wrap: impl FnOnce(Backend) -> Backend,
-        adjust: impl FnOnce(&mut LocalConfig),
-    ) -> Self {
+    ///
+    /// Each function runs on its own backend: under IAM enforcement (see
+    /// [`iam_credentials`]) with the credentials of its policy in `template.yaml`, so a call
+    /// its policy does not grant fails the test.
+    pub async fn spawn_aws_wrapped(wrap: impl Fn(Backend) -> Backend, adjust: impl FnOnce(&mut LocalConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut aws = aws_app().await;
-        aws.backend.queues = std::sync::Arc::new(TestQueues::namespaced(aws.backend.queues.clone(), &unique("q")));
+        let aws = aws_app().await;
+        let prefix = unique("q");
+        let admin_queues = aws.backend.queues.clone();
+        let namespaced = |mut b: Backend| {
+            b.queues = std::sync::Arc::new(TestQueues::namespaced_as(b.queues.clone(), admin_queues.clone(), &prefix));
+            wrap(b)
+        };
+        let mut functions = Vec::new();
+        for f in FUNCTIONS {
+            functions.push(namespaced(function_app(&aws, f).await.backend));
+        }
+        let [ingress, fanout, dispatch, management] = <[Backend; 4]>::try_from(functions).ok().expect("four functions");
+        let backends = hookbridge_local::FunctionBackends {
+            ingress,
+            fanout,
+            dispatch,
+            management,
+            operator: namespaced(aws.backend.clone()),
+        };
         let mut config = test_config(dir.path());
+        // Fewer pollers: every idle one is a long poll on the emulator.
         config.fanout_workers = 2;
         config.dispatch_workers = 1;
         config.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
         adjust(&mut config);
-        let running = hookbridge_local::start_on(config, wrap(aws.backend.clone())).await.expect("runner starts");
+        let running = hookbridge_local::start_on_functions(config, backends).await.expect("runner starts");
         Self::around(running, dir, Some(Box::new(aws)))
     }
 
@@ -245,6 +254,34 @@ pub async fn aws_app() -> hookbridge::lambda::AwsApp {
         pending_claim_ttl: hookbridge::ingress::PENDING_CLAIM_TTL,
     };
     hookbridge::lambda::AwsApp::new(clients, config, common)
+}
+
+/// The template's functions, by logical id.
+pub const FUNCTIONS: [&str; 4] = ["IngressFunction", "FanoutFunction", "DispatchFunction", "ManagementFunction"];
+
+/// The per-function credentials `infra/moto_iam.py` made when `make test` turned the
+/// emulator's IAM enforcement on (`HOOKBRIDGE_TEST_IAM` names the file); `None` when the
+/// emulator runs without it.
+pub fn iam_credentials() -> Option<Value> {
+    let path = std::env::var("HOOKBRIDGE_TEST_IAM").ok()?;
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    Some(serde_json::from_str(&text).expect("IAM credentials JSON"))
+}
+
+/// `admin`'s resources seen by one function (`"IngressFunction"`, ...): under IAM
+/// enforcement its clients sign with the key of a user holding exactly that function's
+/// policy from `template.yaml`; otherwise the same clients as `admin`.
+pub async fn function_app(admin: &hookbridge::lambda::AwsApp, function: &str) -> hookbridge::lambda::AwsApp {
+    let clients = match iam_credentials() {
+        Some(creds) => {
+            let c = &creds[function];
+            let (key, secret) =
+                (c["accessKeyId"].as_str().expect("a key"), c["secretAccessKey"].as_str().expect("a secret"));
+            hookbridge::backend::aws::Clients::with_credentials(Some(&aws_endpoint()), key, secret).await
+        }
+        None => admin.clients.clone(),
+    };
+    hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.common.clone())
 }
 
 /// Every port on a fresh AWS app (for the contract suite).
@@ -418,6 +455,8 @@ pub mod bench {
 /// fails as a whole, as SQS does when unreachable.
 pub struct TestQueues {
     inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
+    /// Creates the queues a test names (the operator: no function may create queues).
+    creator: std::sync::Arc<dyn hookbridge::ports::Queues>,
     prefix: Option<String>,
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     urls: tokio::sync::Mutex<std::collections::HashMap<String, hookbridge::domain::QueueRef>>,
@@ -425,14 +464,23 @@ pub struct TestQueues {
 
 impl TestQueues {
     pub fn namespaced(inner: std::sync::Arc<dyn hookbridge::ports::Queues>, prefix: &str) -> Self {
-        Self { inner, prefix: Some(prefix.to_owned()), down: Default::default(), urls: Default::default() }
+        Self::namespaced_as(inner.clone(), inner, prefix)
+    }
+
+    /// Namespaced, creating queues through `creator`.
+    pub fn namespaced_as(
+        inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
+        creator: std::sync::Arc<dyn hookbridge::ports::Queues>,
+        prefix: &str,
+    ) -> Self {
+        Self { inner, creator, prefix: Some(prefix.to_owned()), down: Default::default(), urls: Default::default() }
     }
 
     pub fn with_outage(
         inner: std::sync::Arc<dyn hookbridge::ports::Queues>,
         down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ) -> Self {
-        Self { inner, prefix: None, down, urls: Default::default() }
+        Self { creator: inner.clone(), inner, prefix: None, down, urls: Default::default() }
     }
 
     async fn resolve(&self, q: &hookbridge::domain::QueueRef) -> Result<hookbridge::domain::QueueRef, StoreError> {
@@ -450,7 +498,7 @@ impl TestQueues {
             max_receives: 0,
             dead_letter: None,
         };
-        let url = self.inner.create_queue(&spec).await?;
+        let url = self.creator.create_queue(&spec).await?;
         urls.insert(q.name().to_owned(), url.clone());
         Ok(url)
     }
@@ -469,7 +517,7 @@ impl hookbridge::ports::Queues for TestQueues {
         if let Some(dlq) = &spec.dead_letter {
             spec.dead_letter = Some(self.resolve(dlq).await?);
         }
-        self.inner.create_queue(&spec).await
+        self.creator.create_queue(&spec).await
     }
 
     async fn send_batch(

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hookbridge::backend::aws::WarmUp;
 use hookbridge::dispatch::handle_invocation;
 use hookbridge::lambda::{AwsApp, dispatch_settings_from_env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -13,7 +14,8 @@ async fn main() -> Result<(), Error> {
     hookbridge::config::init_tracing(true);
     let settings = dispatch_settings_from_env()?;
     let app = AwsApp::from_env().await?;
-    app.warm().await;
+    app.warm(&WarmUp { queue: settings.queues.deliveries.clone(), secret_probe: "hookbridge/connectors/warm-up" })
+        .await;
     let dispatcher = Arc::new(app.dispatcher(settings)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let dispatcher = dispatcher.clone();

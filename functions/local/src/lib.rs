@@ -183,7 +183,39 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
 /// Runs every function on a given backend: the embedded store normally; tests also run the
 /// same HTTP surface on the AWS backend (against the emulator).
 pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Result<Running, StartError> {
+    start_on_functions(config, FunctionBackends::all(backend)).await
+}
+
+/// Each function's view of the stores. In Lambda each function calls AWS with its own role;
+/// the IAM-enforced tests give each one here the credentials of its role's policy.
+#[derive(Clone)]
+pub struct FunctionBackends {
+    pub ingress: hookbridge::Backend,
+    pub fanout: hookbridge::Backend,
+    pub dispatch: hookbridge::Backend,
+    pub management: hookbridge::Backend,
+    /// What the runner itself does (creating its queues) and `/local/*` (a process engine
+    /// reading its queues): the operator's, not a function's.
+    pub operator: hookbridge::Backend,
+}
+
+impl FunctionBackends {
+    /// One backend for everything (the embedded store).
+    pub fn all(backend: hookbridge::Backend) -> Self {
+        Self {
+            ingress: backend.clone(),
+            fanout: backend.clone(),
+            dispatch: backend.clone(),
+            management: backend.clone(),
+            operator: backend,
+        }
+    }
+}
+
+/// [`start_on`] with each function on its own backend.
+pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends) -> Result<Running, StartError> {
     let admin_token = admin_token(&config)?;
+    let backend = backends.operator.clone();
 
     let (events, _) =
         queue_with_dlq(&backend, EVENTS_QUEUE, EVENTS_DLQ, config.max_receives, config.visibility).await?;
@@ -192,7 +224,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
         queue_with_dlq(&backend, DISPATCH_QUEUE, DISPATCH_DLQ, 20, config.visibility).await?;
     let client = OutboundClient::new(config.allow_targets.clone()).map_err(|e| StartError::Client(e.to_string()))?;
     let dispatcher = Arc::new(Dispatcher::new(
-        backend.clone(),
+        backends.management.clone(),
         DispatchQueues { deliveries: deliveries.clone(), dead_letter: dispatch_dlq },
         client,
         // Local changes invalidate the dispatcher's cache at once (see management).
@@ -210,8 +242,11 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
 
     // One cache for management and ingress: a management change invalidates it at once.
     let cache = Arc::new(RegistrationCache::new(config.common.cache_ttl));
+    // The dispatch workers and `/local/events` (the dispatch function's direct invocation)
+    // call the stores as the dispatch function; they share the management's caches.
+    let worker_dispatcher = Arc::new(dispatcher.for_backend(backends.dispatch.clone()));
     let ingress = Arc::new(IngressState {
-        backend: backend.clone(),
+        backend: backends.ingress.clone(),
         cache: cache.clone(),
         queues: queue_refs.clone(),
         config: IngressConfig {
@@ -222,23 +257,31 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
             ..IngressConfig::default()
         },
     });
+    let management_config = ManagementConfig {
+        public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
+        admin_token: Some(admin_token.clone()),
+        helper_timeout: config.helper_timeout,
+        idempotency_pending: config.idempotency_pending,
+    };
     let management = Arc::new(ManagementState {
-        backend: backend.clone(),
+        backend: backends.management.clone(),
         dispatcher: dispatcher.clone(),
         queues: queue_refs.clone(),
         cache: cache.clone(),
-        config: ManagementConfig {
-            public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
-            admin_token: Some(admin_token.clone()),
-            helper_timeout: config.helper_timeout,
-            idempotency_pending: config.idempotency_pending,
-        },
+        config: management_config.clone(),
+    });
+    let local = Arc::new(ManagementState {
+        backend: backend.clone(),
+        dispatcher: worker_dispatcher.clone(),
+        queues: queue_refs.clone(),
+        cache: cache.clone(),
+        config: management_config,
     });
     let app = with_json_fallbacks(
         Router::new()
             .merge(ingress::router(ingress))
-            .merge(management::router(management.clone()))
-            .merge(local_routes::router(management)),
+            .merge(management::router(management))
+            .merge(local_routes::router(local)),
     )
     .layer(middleware::from_fn(client_addr));
 
@@ -257,7 +300,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
     });
 
     let fanout = Arc::new(Fanout::new(
-        backend.clone(),
+        backends.fanout.clone(),
         cache,
         FanoutConfig {
             max_receives: config.max_receives,
@@ -269,7 +312,7 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
     for _ in 0..config.fanout_workers.max(1) {
         let fanout = fanout.clone();
         tasks.spawn(drive_queue(
-            backend.queues.clone(),
+            backends.fanout.queues.clone(),
             events.clone(),
             poll.clone(),
             move |event| {
@@ -282,9 +325,9 @@ pub async fn start_on(config: LocalConfig, backend: hookbridge::Backend) -> Resu
 
     let dispatch_poll = PollConfig { visibility: Duration::from_secs(120), ..PollConfig::default() };
     for _ in 0..config.dispatch_workers.max(1) {
-        let dispatcher = dispatcher.clone();
+        let dispatcher = worker_dispatcher.clone();
         tasks.spawn(drive_queue(
-            backend.queues.clone(),
+            backends.dispatch.queues.clone(),
             deliveries.clone(),
             dispatch_poll.clone(),
             move |event| {

@@ -12,6 +12,7 @@ use super::guard::{AllowList, GuardedResolver, check};
 /// Response bodies are kept (and read) up to this size.
 pub const MAX_RESPONSE: usize = 4096;
 
+#[derive(Clone)]
 pub struct OutboundClient {
     verified: Client,
     insecure: Client,

@@ -127,6 +127,12 @@ pub struct Dispatcher {
     queues: DispatchQueues,
     client: OutboundClient,
     config: DispatchConfig,
+    caches: Arc<Caches>,
+}
+
+/// What a dispatcher remembers between calls (shared by the dispatchers of one process).
+#[derive(Default)]
+struct Caches {
     connectors: Mutex<HashMap<ConnectorId, CachedConnector>>,
     listing: Mutex<Option<(Instant, Arc<Vec<Connector>>)>>,
     /// Last known health per connector (`Some(since)` failing), so only changes are written.
@@ -140,14 +146,19 @@ pub fn connector_secret_name(id: &ConnectorId) -> String {
 
 impl Dispatcher {
     pub fn new(backend: Backend, queues: DispatchQueues, client: OutboundClient, config: DispatchConfig) -> Self {
+        Self { backend, queues, client, config, caches: Arc::default() }
+    }
+
+    /// The same dispatcher calling the stores with another function's backend (its own
+    /// credentials), sharing this one's caches: the local runner gives the management API
+    /// and the dispatch workers one each, as Lambda gives each function its own role.
+    pub fn for_backend(&self, backend: Backend) -> Self {
         Self {
             backend,
-            queues,
-            client,
-            config,
-            connectors: Mutex::new(HashMap::new()),
-            listing: Mutex::new(None),
-            health: Mutex::new(HashMap::new()),
+            queues: self.queues.clone(),
+            client: self.client.clone(),
+            config: self.config.clone(),
+            caches: self.caches.clone(),
         }
     }
 
@@ -158,12 +169,12 @@ impl Dispatcher {
     }
 
     pub fn invalidate(&self) {
-        self.connectors.lock().expect("cache").clear();
-        *self.listing.lock().expect("cache") = None;
+        self.caches.connectors.lock().expect("cache").clear();
+        *self.caches.listing.lock().expect("cache") = None;
     }
 
     async fn all_connectors(&self) -> Result<Arc<Vec<Connector>>, StoreError> {
-        if let Some((at, list)) = self.listing.lock().expect("cache").as_ref()
+        if let Some((at, list)) = self.caches.listing.lock().expect("cache").as_ref()
             && at.elapsed() < self.config.cache_ttl
         {
             return Ok(list.clone());
@@ -179,12 +190,12 @@ impl Dispatcher {
             }
         }
         let list = Arc::new(all);
-        *self.listing.lock().expect("cache") = Some((Instant::now(), list.clone()));
+        *self.caches.listing.lock().expect("cache") = Some((Instant::now(), list.clone()));
         Ok(list)
     }
 
     async fn connector(&self, id: &ConnectorId) -> Result<Option<Arc<(Connector, ConnectorSecrets)>>, StoreError> {
-        if let Some((at, c)) = self.connectors.lock().expect("cache").get(id)
+        if let Some((at, c)) = self.caches.connectors.lock().expect("cache").get(id)
             && at.elapsed() < self.config.cache_ttl
         {
             return Ok(c.clone());
@@ -200,7 +211,7 @@ impl Dispatcher {
                 Some(Arc::new((c, secrets)))
             }
         };
-        self.connectors.lock().expect("cache").insert(*id, (Instant::now(), loaded.clone()));
+        self.caches.connectors.lock().expect("cache").insert(*id, (Instant::now(), loaded.clone()));
         Ok(loaded)
     }
 
@@ -455,13 +466,13 @@ impl Dispatcher {
     /// Remembers when a connector started failing; one failing longer than
     /// `disable_after` without a success is disabled.
     async fn track_health(&self, connector: &Connector, success: bool, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let known = self.health.lock().expect("health").get(&connector.id).copied();
+        let known = self.caches.health.lock().expect("health").get(&connector.id).copied();
         let since = match (success, known) {
             (true, Some(None)) => return Ok(()), // healthy, known healthy: nothing to write
             (false, Some(Some(since))) => Some(since), // failing, start already recorded
             _ => self.backend.connectors.record_outcome(&connector.id, success, now).await?,
         };
-        self.health.lock().expect("health").insert(connector.id, since);
+        self.caches.health.lock().expect("health").insert(connector.id, since);
         if let Some(since) = since {
             let failing = (now - since).to_std().unwrap_or_default();
             if failing >= self.config.disable_after {

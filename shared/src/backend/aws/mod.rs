@@ -70,9 +70,23 @@ pub struct Clients {
 
 impl Clients {
     pub async fn new(endpoint_url: Option<&str>) -> Self {
+        Self::load(endpoint_url, None).await
+    }
+
+    /// Clients signing with the given access key instead of the environment's credentials
+    /// (the IAM-enforced tests: one key per function's policy).
+    pub async fn with_credentials(endpoint_url: Option<&str>, access_key: &str, secret_key: &str) -> Self {
+        let creds = aws_sdk_dynamodb::config::Credentials::new(access_key, secret_key, None, None, "hookbridge-test");
+        Self::load(endpoint_url, Some(creds)).await
+    }
+
+    async fn load(endpoint_url: Option<&str>, creds: Option<aws_sdk_dynamodb::config::Credentials>) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(creds) = creds {
+            loader = loader.credentials_provider(creds);
         }
         let shared = loader.load().await;
         // Emulators serve buckets by path, not by virtual host.
@@ -101,18 +115,37 @@ pub fn backend(clients: &Clients, config: &AwsConfig) -> Backend {
     }
 }
 
+/// What a function touches at start-up to open its connections: calls its own policy
+/// allows (no account-wide list call).
+#[derive(Debug, Clone)]
+pub struct WarmUp {
+    /// A queue the function sends to (`GetQueueAttributes`).
+    pub queue: crate::domain::QueueRef,
+    /// A secret name within the function's own secrets (absent is fine: the call only
+    /// opens the connection).
+    pub secret_probe: &'static str,
+}
+
 /// Opens TLS connections and resolves endpoints during init, so the first request does
 /// not pay for them. Failures are logged, not fatal: the function can still serve.
-pub async fn warm(clients: &Clients, config: &AwsConfig) {
+pub async fn warm(clients: &Clients, config: &AwsConfig, what: &WarmUp) {
     let table = clients.dynamodb.describe_table().table_name(&config.table).send();
     let bucket = clients.s3.head_bucket().bucket(&config.bucket).send();
-    let secrets = clients.secrets.list_secrets().max_results(1).send();
-    let sqs = clients.sqs.list_queues().max_results(1).send();
+    let secret_id = format!("{}{}", config.secret_prefix, what.secret_probe);
+    let secrets = clients.secrets.get_secret_value().secret_id(secret_id).send();
+    let sqs = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(what.queue.as_str())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send();
     let (t, b, s, q) = tokio::join!(table, bucket, secrets, sqs);
+    // A missing probe secret is the expected answer.
+    let s = s.err().filter(|e| !e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()));
     for (what, failed) in [
         ("dynamodb", t.err().map(|e| DisplayErrorContext(e).to_string())),
         ("s3", b.err().map(|e| DisplayErrorContext(e).to_string())),
-        ("secretsmanager", s.err().map(|e| DisplayErrorContext(e).to_string())),
+        ("secretsmanager", s.map(|e| DisplayErrorContext(e).to_string())),
         ("sqs", q.err().map(|e| DisplayErrorContext(e).to_string())),
     ] {
         if let Some(e) = failed {
