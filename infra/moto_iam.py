@@ -13,6 +13,8 @@ What moto can check, and so what this proves (see RELIABILITY.md):
   Secrets Manager moto authorizes against the resource "*", so statements naming only
   those services are given Resource "*" here: their actions are checked, their ARNs are not.
 - Conditions (dynamodb:LeadingKeys) are not evaluated by moto and are left out here.
+- moto authorizes sqs:GetQueueUrl against "*" (it names no queue URL yet): that action is
+  granted on "*" here (it reveals a URL, nothing more); sending still needs the queue ARN.
 
 The template's per-stack names become patterns matching the names the tests create:
 tables `hookbridge-*`, buckets `hookbridge-payloads-*`, queues `*hookbridge-events` etc.,
@@ -121,6 +123,8 @@ def function_policy(template, function):
             st["Action"] = actions
             if all(a.split(":")[0] in ("dynamodb", "secretsmanager") for a in actions):
                 st["Resource"] = "*"
+            if "sqs:GetQueueUrl" in actions:
+                statements.append({"Effect": "Allow", "Action": ["sqs:GetQueueUrl"], "Resource": "*"})
             statements.append(st)
     for event in props.get("Events", {}).values():
         if event["Type"] == "SQS":

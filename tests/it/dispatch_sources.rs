@@ -47,16 +47,20 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         max_receives: 0,
         dead_letter: None,
     };
-    let deliveries = app.backend.queues.create_queue(&spec(unique("dispatch"))).await.unwrap();
-    let dlq = app.backend.queues.create_queue(&spec(unique("dispatch-dlq"))).await.unwrap();
+    // Named as the template's queues; the dispatcher runs with the dispatch function's policy.
+    let ns = unique("q");
+    let deliveries = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch"))).await.unwrap();
+    let dlq = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch-dlq"))).await.unwrap();
     let dispatcher = Arc::new(
-        app.dispatcher(DispatchSettings {
-            queues: DispatchQueues { deliveries: deliveries.clone(), dead_letter: dlq },
-            allow: AllowList::loopback(),
-            schedule: None,
-            disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-        })
-        .unwrap(),
+        hookbridge_tests::function_app(&app, "DispatchFunction")
+            .await
+            .dispatcher(DispatchSettings {
+                queues: DispatchQueues { deliveries: deliveries.clone(), dead_letter: dlq },
+                allow: AllowList::loopback(),
+                schedule: None,
+                disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
+            })
+            .unwrap(),
     );
     let rx = TestReceiver::start().await;
     let now = Utc::now();

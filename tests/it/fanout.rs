@@ -81,7 +81,10 @@ impl Queues for FlakyQueues {
 }
 
 struct Setup {
+    /// The operator's view (setup, reading the process queues).
     backend: Backend,
+    /// The fan-out function's (on AWS: its own policy's credentials), its sends counted.
+    function: Backend,
     flaky: Arc<FlakyQueues>,
     webhook: Webhook,
     bindings: Vec<Binding>,
@@ -98,11 +101,12 @@ impl Setup {
     }
 }
 
-async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup {
+async fn setup((backend, guard, mut function): (Backend, Guard, Backend), queues: &[&str]) -> Setup {
     let mut names = HashMap::new();
     for q in queues {
         let stem = q.trim_end_matches(".fifo");
-        let real = format!("{}{}", hookbridge_tests::unique(stem), if q.ends_with(".fifo") { ".fifo" } else { "" });
+        // `q-`: the tests' ProcessQueuePrefix (the fan-out may send only to such queues).
+        let real = format!("q-{}{}", hookbridge_tests::unique(stem), if q.ends_with(".fifo") { ".fifo" } else { "" });
         backend
             .queues
             .create_queue(&QueueSpec {
@@ -116,11 +120,11 @@ async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup
         names.insert(q.to_string(), real);
     }
     let flaky = Arc::new(FlakyQueues {
-        inner: backend.queues.clone(),
+        inner: function.queues.clone(),
         failures: Mutex::new(HashMap::new()),
         calls: Mutex::new(0),
     });
-    backend.queues = flaky.clone();
+    function.queues = flaky.clone();
     let now = Utc::now();
     let webhook = Webhook {
         id: WebhookId::generate(),
@@ -151,7 +155,7 @@ async fn setup((mut backend, guard): (Backend, Guard), queues: &[&str]) -> Setup
         backend.registry.put_binding(&b).await.unwrap();
         bindings.push(b);
     }
-    Setup { backend, flaky, webhook, bindings, names, _guard: guard }
+    Setup { backend, function, flaky, webhook, bindings, names, _guard: guard }
 }
 
 fn envelope(webhook: &WebhookId, body: &'static [u8]) -> EventEnvelope {
@@ -190,7 +194,7 @@ fn inline(env: &EventEnvelope) -> String {
 
 fn fanout(s: &Setup, attempts: u32) -> Fanout {
     Fanout::new(
-        s.backend.clone(),
+        s.function.clone(),
         Arc::new(RegistrationCache::new(Duration::from_secs(30))),
         FanoutConfig { max_receives: 3, send_attempts: attempts, ..FanoutConfig::default() },
     )
@@ -205,7 +209,7 @@ async fn drain(s: &Setup, logical: &str) -> Vec<Value> {
     got.iter().map(|m| serde_json::from_str(&m.body).unwrap()).collect()
 }
 
-async fn every_binding_gets_a_message_and_poison_records_fail_alone(base: (Backend, Guard)) {
+async fn every_binding_gets_a_message_and_poison_records_fail_alone(base: (Backend, Guard, Backend)) {
     let s = setup(base, &["starts-a", "starts-b.fifo"]).await;
     let env = envelope(&s.webhook.id, b"{\"k\":\"v\"}");
     let resp = fanout(&s, 3).handle(event_with(inline(&env), 1)).await;
@@ -232,7 +236,7 @@ async fn every_binding_gets_a_message_and_poison_records_fail_alone(base: (Backe
     assert_eq!(again[0]["deliveryId"], a[0]["deliveryId"]);
 }
 
-async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing(base: (Backend, Guard)) {
+async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing(base: (Backend, Guard, Backend)) {
     let s = setup(base, &["flaky-a", "steady-b"]).await;
     let env = envelope(&s.webhook.id, b"hello");
 
@@ -269,7 +273,7 @@ async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing(ba
     assert_eq!(back.raw_body, env.raw_body);
 }
 
-async fn claim_checked_events_are_read_from_the_blob_store(base: (Backend, Guard)) {
+async fn claim_checked_events_are_read_from_the_blob_store(base: (Backend, Guard, Backend)) {
     let s = setup(base, &["big-starts"]).await;
     let env = envelope(&s.webhook.id, b"{\"big\":true}");
     let key = event_blob_key(&env.event_id);
@@ -294,7 +298,7 @@ async fn claim_checked_events_are_read_from_the_blob_store(base: (Backend, Guard
     assert_eq!(resp.batch_item_failures.len(), 2);
 }
 
-async fn sends_are_batched_ten_per_call_per_queue(base: (Backend, Guard)) {
+async fn sends_are_batched_ten_per_call_per_queue(base: (Backend, Guard, Backend)) {
     let s = setup(base, &["batched"]).await;
     // 10 records in one SQS batch to one queue: one send call.
     let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
@@ -314,9 +318,9 @@ async fn sends_are_batched_ten_per_call_per_queue(base: (Backend, Guard)) {
     assert_eq!(drain(&s, "batched").await.len(), 10);
 }
 
-async fn resume_targets_become_resume_messages(base: (Backend, Guard)) {
+async fn resume_targets_become_resume_messages(base: (Backend, Guard, Backend)) {
     let s = setup(base, &[]).await;
-    let queue = hookbridge_tests::unique("resumes");
+    let queue = format!("q-{}", hookbridge_tests::unique("resumes"));
     s.backend
         .queues
         .create_queue(&QueueSpec {
@@ -380,7 +384,7 @@ macro_rules! on_backends {
                 #[tokio::test]
                 async fn $name() {
                     let (b, dir) = hookbridge_tests::local_backend();
-                    super::$name((b, Box::new(dir))).await;
+                    super::$name((b.clone(), Box::new(dir), b)).await;
                 }
             )*
         }
@@ -389,7 +393,8 @@ macro_rules! on_backends {
                 #[tokio::test]
                 async fn $name() {
                     let (b, app) = hookbridge_tests::aws_backend().await;
-                    super::$name((b, Box::new(app))).await;
+                    let f = hookbridge_tests::function_app(&app, "FanoutFunction").await.backend;
+                    super::$name((b, Box::new(app), f)).await;
                 }
             )*
         }
