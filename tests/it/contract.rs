@@ -421,7 +421,10 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
         error: None,
         response: Some("ok".into()),
     });
-    b.deliveries.put_delivery(&done).await.unwrap();
+    // Review L7: replaced only over the attempt count read.
+    assert!(matches!(b.deliveries.update_delivery(&done, 5).await, Err(StoreError::Conflict(_))));
+    b.deliveries.update_delivery(&done, done.attempts.len() - 1).await.unwrap();
+    assert!(matches!(b.deliveries.update_delivery(&done, done.attempts.len() - 1).await, Err(StoreError::Conflict(_))));
     assert_eq!(b.deliveries.get_delivery(&done.id).await.unwrap().as_ref(), Some(&done));
 
     let filter = hookbridge::ports::DeliveryFilter { connector: Some(connector_id), status: None };

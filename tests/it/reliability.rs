@@ -389,3 +389,34 @@ async fn oversized_values_are_refused_with_4xx() {
         app.stop().await;
     }
 }
+
+/// L7: two attempts of one delivery at once (a delivery queued twice) both stay in its log,
+/// and the success is the final status (no write overwrites the other).
+#[tokio::test]
+async fn concurrent_attempts_of_one_delivery_are_both_logged() {
+    for (app, faults) in apps(|c| c.dispatch_workers = 2).await {
+        let rx = hookbridge_tests::TestReceiver::start().await;
+        let (status, c) =
+            app.call(Method::POST, "/v1/connectors", Some(json!({"name": "l7-sink", "baseUrl": rx.url("/in")}))).await;
+        assert_eq!(status, 201, "{c}");
+        // Both attempts read the record before either writes.
+        faults.inject("deliveries.update_delivery", Fault::Delay(Duration::from_millis(1500)), 0, 2);
+        let event = json!({"id": format!("l7-{}", uuid::Uuid::new_v4()), "type": "user.created",
+            "occurredAt": "2026-12-01T10:00:00Z", "data": {}});
+        let (status, first) = app.call(Method::POST, "/local/events", Some(json!({"events": [event.clone()]}))).await;
+        assert_eq!(status, 202, "{first}");
+        rx.next().await;
+        // Still pending: taking the event in again queues the delivery a second time.
+        let (status, again) = app.call(Method::POST, "/local/events", Some(json!({"events": [event]}))).await;
+        assert_eq!((status, &again["deliveries"]), (202, &first["deliveries"]));
+        rx.next().await;
+        let id = first["deliveries"][0].as_str().unwrap();
+        let record = eventually(|| async {
+            let (_, d) = app.call(Method::GET, &format!("/v1/deliveries/{id}"), None).await;
+            (d["attempts"].as_array().map_or(0, Vec::len) == 2).then_some(d)
+        })
+        .await;
+        assert_eq!(record["status"], "SUCCEEDED", "aws={} {record}", app.is_aws());
+        app.stop().await;
+    }
+}

@@ -190,7 +190,7 @@ faulty_port!(FaultyConnectors: ConnectorStore as "connectors" {
 });
 
 faulty_port!(FaultyDeliveries: DeliveryLog as "deliveries" {
-    fn put_delivery(&self, record: &DeliveryRecord) -> ();
+    fn update_delivery(&self, record: &DeliveryRecord, previous_attempts: usize) -> ();
     fn create_delivery(&self, record: &DeliveryRecord) -> ();
     fn get_delivery(&self, id: &DeliveryId) -> Option<DeliveryRecord>;
     fn list_deliveries(&self, filter: &DeliveryFilter, page: PageRequest) -> Page<DeliveryRecord>;

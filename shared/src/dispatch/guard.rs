@@ -53,18 +53,41 @@ pub fn is_blocked_range(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => blocked_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if v6.is_loopback() || v6.is_unspecified() {
+                return true;
+            }
+            // Forms that carry an IPv4 address a translator may reach: judged by it.
+            if let Some(v4) = embedded_v4(v6) {
                 return blocked_v4(v4);
             }
             let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
+            v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (includes fd00:ec2::254)
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64 64:ff9b::/96 maps to IPv4
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated, still routed by some)
+                || (seg[0] == 0x2001 && seg[1] == 0x0000) // Teredo 2001::/32 (tunnels to IPv4)
+                || (seg[0] == 0x0064 && seg[1] == 0xff9b) // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
         }
+    }
+}
+
+/// The IPv4 address inside an IPv6 transition form: IPv4-mapped `::ffff:a.b.c.d`,
+/// IPv4-compatible `::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`
+/// and the local-use `64:ff9b:1::/48`, and 6to4 `2002:aabb:ccdd::/48`.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0, 0, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),           // ::a.b.c.d
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(low(hi, lo)),      // ::ffff:0:a.b.c.d
+        [0x0064, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)), // 64:ff9b::/96
+        [0x0064, 0xff9b, 1, _, _, _, hi, lo] => Some(low(hi, lo)), // 64:ff9b:1::/48
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),                 // 6to4 2002::/16
+        _ => None,
     }
 }
 
@@ -137,10 +160,28 @@ mod tests {
             "::ffff:169.254.169.254",
             "fc00::1",
             "255.255.255.255",
+            // Review L3: IPv6 transition forms that reach IPv4 through a translator.
+            "::169.254.169.254",
+            "::a9fe:a9fe",
+            "2002:a9fe:a9fe::",
+            "2002:0a00:0001::1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b:1::a9fe:a9fe",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:169.254.169.254",
+            "::ffff:0:7f00:1",
+            "fec0::1",
         ] {
             assert!(is_blocked_range(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "100.128.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "100.128.0.1",
+            "2002:5db8:d822::1",
+            "64:ff9b::5db8:d822",
+        ] {
             assert!(!is_blocked_range(ip.parse().unwrap()), "{ip}");
         }
     }

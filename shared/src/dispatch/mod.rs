@@ -408,12 +408,12 @@ impl Dispatcher {
         if succeeded {
             record.status = DeliveryStatus::Succeeded;
             record.next_attempt_at = None;
-            return self.backend.deliveries.put_delivery(&record).await;
+            return self.save_attempt(&record).await.map(|_| ());
         }
         if status == Some(410) {
             record.status = DeliveryStatus::Failed;
             record.next_attempt_at = None;
-            self.backend.deliveries.put_delivery(&record).await?;
+            self.save_attempt(&record).await?;
             if let Err(e) = self.disable(connector, "the endpoint answered 410 Gone").await {
                 tracing::error!(connector_id = %connector.id, error = %e, "could not disable a gone connector");
             }
@@ -429,13 +429,14 @@ impl Dispatcher {
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(now + chrono::Duration::days(14));
             record.next_attempt_at = Some(at);
-            self.backend.deliveries.put_delivery(&record).await?;
+            if !self.save_attempt(&record).await? {
+                return Ok(()); // another attempt ran meanwhile: its chain goes on
+            }
             return self.send(&[message(record.id, Some(at), delay)]).await;
         }
         record.status = DeliveryStatus::Failed;
         record.next_attempt_at = None;
-        self.backend.deliveries.put_delivery(&record).await?;
-        if retryable {
+        if self.save_attempt(&record).await? && retryable {
             // Exhausted: a copy goes to the dead-letter queue for operators and alarms.
             let body = serde_json::to_string(&DeliveryMessage {
                 kind: DeliveryMessageType::Delivery,
@@ -460,7 +461,40 @@ impl Dispatcher {
         record.status = outcome;
         record.next_attempt_at = None;
         record.updated_at = now;
-        self.backend.deliveries.put_delivery(&record).await
+        self.save_attempt(&record).await.map(|_| ())
+    }
+
+    /// Stores a record whose last attempt is this call's. When another attempt of the same
+    /// delivery was recorded meanwhile (two messages for one delivery), both stay in the
+    /// log: ours is added to the stored record and a success wins. `Ok(true)` when ours was
+    /// stored as decided; `Ok(false)` when it was merged (the other chain decides what
+    /// follows).
+    async fn save_attempt(&self, record: &DeliveryRecord) -> Result<bool, StoreError> {
+        let previous = record.attempts.len().saturating_sub(1);
+        match self.backend.deliveries.update_delivery(record, previous).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        for _ in 0..5 {
+            let Some(mut stored) = self.backend.deliveries.get_delivery(&record.id).await? else { return Ok(false) };
+            let base = stored.attempts.len();
+            if let Some(ours) = record.attempts.last() {
+                stored.attempts.push(ours.clone());
+                stored.attempts.sort_by_key(|a| a.at);
+            }
+            if record.status == DeliveryStatus::Succeeded {
+                stored.status = DeliveryStatus::Succeeded;
+                stored.next_attempt_at = None;
+            }
+            stored.updated_at = stored.updated_at.max(record.updated_at);
+            match self.backend.deliveries.update_delivery(&stored, base).await {
+                Ok(()) => return Ok(false),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict(Conflict::VersionMismatch))
     }
 
     /// Remembers when a connector started failing; one failing longer than
@@ -544,7 +578,13 @@ impl Dispatcher {
         } else {
             DeliveryStatus::Failed
         };
-        self.backend.deliveries.put_delivery(&record).await?;
+        // A new record, or (the same event invoked again) this call added to the existing one.
+        match self.backend.deliveries.create_delivery(&record).await {
+            Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
+                self.save_attempt(&record).await?;
+            }
+            other => other?,
+        }
         Ok(Some(ImmediateResult {
             delivery_id: record.id,
             status: resp.status,
@@ -587,7 +627,7 @@ impl Dispatcher {
         record.status = DeliveryStatus::Pending;
         record.next_attempt_at = Some(now);
         record.updated_at = now;
-        self.backend.deliveries.put_delivery(&record).await?;
+        self.backend.deliveries.update_delivery(&record, record.attempts.len()).await?;
         self.send(&[message(record.id, None, Duration::ZERO)]).await?;
         Ok(Some(record))
     }

@@ -105,8 +105,10 @@ pub struct DeliveryFilter {
 /// The delivery log: one record per (event, connector) with every attempt.
 #[async_trait]
 pub trait DeliveryLog: Send + Sync {
-    /// Creates or replaces a record.
-    async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    /// Replaces a record if the stored one holds exactly `previous_attempts` attempts: two
+    /// attempts of one delivery never overwrite each other's outcome
+    /// (`Conflict(VersionMismatch)` otherwise, `NotFound` if there is none).
+    async fn update_delivery(&self, record: &DeliveryRecord, previous_attempts: usize) -> Result<(), StoreError>;
     /// Creates a record unless one exists (`Conflict(AlreadyExists)`): an event delivered twice
     /// to the same connector is one delivery.
     async fn create_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;

@@ -621,15 +621,24 @@ fn to_attribute(v: &serde_json::Value) -> Result<AttributeValue, StoreError> {
 
 #[async_trait]
 impl DeliveryLog for DynamoRegistry {
-    async fn put_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
-        self.client
+    async fn update_delivery(&self, d: &DeliveryRecord, previous_attempts: usize) -> Result<(), StoreError> {
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(delivery_item(d)?))
+            .condition_expression("attribute_exists(pk) AND size(attempts) = :n")
+            .expression_attribute_values(":n", AttributeValue::N(previous_attempts.to_string()))
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Err(match self.get(format!("DELIVERY#{}", d.id), "DELIVERY").await? {
+                Some(_) => StoreError::Conflict(Conflict::VersionMismatch),
+                None => StoreError::NotFound,
+            }),
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 
     async fn create_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {

@@ -56,8 +56,11 @@ impl Db {
     /// Opens (creating if needed) the database file and applies the schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+            create_private_dir(dir).map_err(StoreError::backend)?;
         }
+        // The file holds secrets: owner-only before SQLite opens it, so the WAL and shared
+        // memory files SQLite creates beside it take the same mode (review L6).
+        create_private_file(path).map_err(StoreError::backend)?;
         let conn = open(path)?;
         conn.execute_batch(SCHEMA)?;
         restrict_permissions(path);
@@ -164,15 +167,74 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// The data dir, owner-only when it is made here.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The database file, created empty and owner-only if missing.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path).map(|_| ())
+}
+
 #[cfg(unix)]
 fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    // The file holds secrets in local mode: owner only.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    // An older data dir may have been made world-readable: the file and its sidecars too.
+    for p in [path.to_owned(), sidecar(path, "-wal"), sidecar(path, "-shm")] {
+        if p.exists() {
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 #[cfg(not(unix))]
 fn restrict_permissions(_: &Path) {}
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Review L6: on a fresh data dir, the dir is 0700 and every file 0600 from the start.
+    #[tokio::test]
+    async fn a_fresh_data_dir_is_owner_only() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let path = dir.join("hookbridge.sqlite3");
+        let db = super::Db::open(&path).unwrap();
+        db.write(|c| {
+            c.execute("INSERT INTO secrets (name, value) VALUES ('k', 'v')", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(files.iter().any(|f| f.to_string_lossy().ends_with("-wal")), "{files:?}");
+        for f in files {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+    }
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS webhooks (

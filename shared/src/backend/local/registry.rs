@@ -405,12 +405,31 @@ impl ConnectorStore for LocalRegistry {
 
 #[async_trait]
 impl DeliveryLog for LocalRegistry {
-    async fn put_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
-        self.write_delivery(d, true).await
+    async fn update_delivery(&self, d: &DeliveryRecord, previous_attempts: usize) -> Result<(), StoreError> {
+        let doc = to_json(d)?;
+        let status = serde_json::to_value(d.status).map_err(StoreError::backend)?;
+        let status = status.as_str().unwrap_or_default().to_owned();
+        let id = d.id.to_string();
+        self.db
+            .write(move |c| {
+                // Compared and replaced inside the single writer's transaction.
+                let stored: Option<String> =
+                    c.query_row("SELECT doc FROM deliveries WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+                let stored = stored.ok_or(StoreError::NotFound)?;
+                let stored: serde_json::Value = serde_json::from_str(&stored).map_err(StoreError::backend)?;
+                let attempts = stored.get("attempts").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+                if attempts != previous_attempts {
+                    return Err(StoreError::Conflict(crate::error::Conflict::VersionMismatch));
+                }
+                c.prepare_cached("UPDATE deliveries SET status = ?2, doc = ?3 WHERE id = ?1")?
+                    .execute(params![id, status, doc])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn create_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
-        self.write_delivery(d, false).await
+        self.write_delivery(d).await
     }
 
     async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
@@ -446,19 +465,15 @@ impl DeliveryLog for LocalRegistry {
 }
 
 impl LocalRegistry {
-    async fn write_delivery(&self, d: &DeliveryRecord, replace: bool) -> Result<(), StoreError> {
+    async fn write_delivery(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
         let doc = to_json(d)?;
         let status = serde_json::to_value(d.status).map_err(StoreError::backend)?;
         let status = status.as_str().unwrap_or_default().to_owned();
         let (id, connector, sort_key) = (d.id.to_string(), d.connector_id.to_string(), d.sort_key());
         self.db
             .write(move |c| {
-                let sql = if replace {
-                    "INSERT INTO deliveries (id, connector_id, status, sort_key, doc) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc"
-                } else {
-                    "INSERT INTO deliveries (id, connector_id, status, sort_key, doc) VALUES (?1, ?2, ?3, ?4, ?5)"
-                };
+                let sql =
+                    "INSERT INTO deliveries (id, connector_id, status, sort_key, doc) VALUES (?1, ?2, ?3, ?4, ?5)";
                 c.prepare_cached(sql)?.execute(params![id, connector, status, sort_key, doc])?;
                 Ok(())
             })
