@@ -69,6 +69,7 @@ impl AwsApp {
             cache: self.cache.clone(),
             config,
         })))
+        .layer(axum::middleware::from_fn(management_caller))
     }
 
     pub fn fanout(&self, config: FanoutConfig) -> Fanout {
@@ -153,4 +154,25 @@ pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig
         helper_timeout,
         idempotency_pending: management::IDEMPOTENCY_PENDING_TTL,
     })
+}
+
+/// Takes the caller API Gateway's authorizer established (IAM: the principal's ARN; JWT:
+/// the token's subject) from the Lambda event into a [`management::Caller`]. A request that
+/// came through no authorizer gets none, and is refused without an admin token.
+async fn management_caller(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use lambda_http::request::RequestContext;
+    let caller = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| {
+            a.iam
+                .as_ref()
+                .and_then(|iam| iam.user_arn.clone().or_else(|| iam.caller_id.clone()))
+                .map(|arn| format!("iam:{arn}"))
+                .or_else(|| a.jwt.as_ref().and_then(|jwt| jwt.claims.get("sub").map(|sub| format!("jwt:{sub}"))))
+        }),
+        _ => None,
+    };
+    if let Some(caller) = caller {
+        req.extensions_mut().insert(management::Caller(caller));
+    }
+    next.run(req).await
 }

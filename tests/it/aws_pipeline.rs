@@ -385,3 +385,54 @@ async fn revocation_applies_on_the_next_request_at_one_registry_read() {
     }
     assert_eq!(faults.calls("secrets.get_secret"), before);
 }
+
+/// Review L5: the management Lambda checks the caller itself. A request that reached it
+/// without API Gateway's IAM authorizer (a route added without `Auth`, a function URL) is
+/// refused; one with the authorizer's identity is served.
+#[tokio::test]
+async fn management_refuses_requests_without_an_authorized_caller() {
+    let admin_app = hookbridge_tests::aws_app().await;
+    let mgmt = hookbridge_tests::function_app(&admin_app, "ManagementFunction").await;
+    let ns = hookbridge_tests::unique("q");
+    let spec = |name: String| QueueSpec {
+        name,
+        visibility_timeout: Duration::from_secs(60),
+        max_receives: 5,
+        dead_letter: None,
+    };
+    let events = admin_app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
+    let dispatch = hookbridge::lambda::DispatchSettings {
+        queues: hookbridge::ports::DispatchQueues { deliveries: events.clone(), dead_letter: events.clone() },
+        allow: hookbridge::dispatch::AllowList::default(),
+        schedule: None,
+        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
+    };
+    let management = mgmt.management(
+        ManagementConfig {
+            public_base_url: None,
+            admin_token: None,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
+        },
+        std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap()),
+        events,
+    );
+    let (status, err) =
+        invoke(&management, apigw_event(APIGW, "GET", "/v1/webhooks", "", None, "application/json")).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    let (status, err) = invoke(
+        &management,
+        apigw_event(
+            APIGW,
+            "POST",
+            "/v1/webhooks",
+            "",
+            Some(br#"{"name":"x-unauth","provider":"GENERIC","location":{"orgId":"a","workspaceId":"b","appId":"c"}}"#),
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    let (status, _) = admin(&management, "GET", "/v1/webhooks", None).await;
+    assert_eq!(status, 200, "the IAM-authorized caller is served");
+}

@@ -93,10 +93,20 @@ pub(crate) struct ListPage<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Checks `Authorization: Bearer <admin token>` in constant time.
+/// Who called the management API, as its authorizer established: an IAM principal's ARN,
+/// a JWT's subject, or the holder of the admin token. Set by the platform's edge (see
+/// `lambda::management_caller`) or by [`require_admin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+/// Checks `Authorization: Bearer <admin token>` in constant time when a token is
+/// configured; without one, the request must carry the identity its authorizer
+/// established ([`Caller`]): a route exposed without the authorizer answers 401 rather
+/// than serving everyone (defence in depth behind API Gateway IAM). Every change and every
+/// secret-revealing read is logged with the caller (no secret, no query string).
 pub async fn require_admin(
     State(st): State<Arc<ManagementState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     if let Some(token) = &st.config.admin_token {
@@ -109,6 +119,18 @@ pub async fn require_admin(
         if !token.ct_eq(presented.trim().as_bytes()) {
             return Err(ApiError::new(ErrorCode::UNAUTHORIZED, "missing or invalid admin token"));
         }
+        if req.extensions().get::<Caller>().is_none() {
+            req.extensions_mut().insert(Caller("admin-token".into()));
+        }
     }
-    Ok(next.run(req).await)
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return Err(ApiError::new(ErrorCode::UNAUTHORIZED, "the request carries no authenticated caller"));
+    };
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let audited = method != http::Method::GET || path.ends_with("/url") || path.ends_with("/signing-secret");
+    let resp = next.run(req).await;
+    if audited {
+        tracing::info!(target: "audit", caller = %caller.0, %method, %path, status = resp.status().as_u16(), "management call");
+    }
+    Ok(resp)
 }
