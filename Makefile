@@ -23,6 +23,7 @@ test: $(VENV)/.testtools ## every test, the AWS backend against a local moto ser
 	./infra/with-moto.sh $(MAKE) --no-print-directory test-rust
 
 test-rust:
+	cargo build --quiet -p hookbridge-local   # the crash test runs it as its own process
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \

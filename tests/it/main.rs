@@ -2,6 +2,7 @@
 
 mod aws_pipeline;
 mod contract;
+mod crash;
 mod dispatch;
 mod dispatch_sources;
 mod e2e;

@@ -304,6 +304,8 @@ pub struct Received {
 pub struct TestReceiver {
     pub addr: std::net::SocketAddr,
     pub script: std::sync::Arc<std::sync::Mutex<(std::collections::VecDeque<u16>, u16)>>,
+    /// Milliseconds every answer is held back (a slow receiver).
+    pub hold_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub requests: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
 }
 
@@ -312,10 +314,12 @@ impl TestReceiver {
         use axum::extract::Request;
         use std::sync::{Arc, Mutex};
         let script = Arc::new(Mutex::new((std::collections::VecDeque::new(), 200u16)));
+        let hold_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let s = script.clone();
+        let hold = hold_ms.clone();
         let app = axum::Router::new().fallback(move |req: Request| {
-            let (s, tx) = (s.clone(), tx.clone());
+            let (s, tx, hold) = (s.clone(), tx.clone(), hold.clone());
             async move {
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -330,6 +334,10 @@ impl TestReceiver {
                     headers: parts.headers,
                     body,
                 });
+                let held = hold.load(std::sync::atomic::Ordering::SeqCst);
+                if held > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(held)).await;
+                }
                 let mut resp = axum::response::Response::new(axum::body::Body::from(format!("answered {status}")));
                 *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
                 if status == 302 {
@@ -341,7 +349,7 @@ impl TestReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, script, requests: tokio::sync::Mutex::new(rx) }
+        Self { addr, script, hold_ms, requests: tokio::sync::Mutex::new(rx) }
     }
 
     /// Answer these statuses first, then `default`.
@@ -384,6 +392,89 @@ where
         }
         assert!(tokio::time::Instant::now() < deadline, "condition not reached within 10 s");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The local runner as its own OS process on a data dir it keeps across restarts, for
+/// crash tests: `kill -9` it and start it again on the same dir and port.
+pub struct ProcessRunner {
+    pub child: std::process::Child,
+    pub base: String,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    token: String,
+}
+
+impl ProcessRunner {
+    /// `hookbridge-local` from the same build as the running test (`make test` builds it).
+    pub fn binary() -> std::path::PathBuf {
+        let exe = std::env::current_exe().expect("test executable");
+        let dir = exe.parent().and_then(|d| d.parent()).expect("target profile dir");
+        let bin = dir.join("hookbridge-local");
+        assert!(bin.exists(), "{} is missing: `make test` builds it (cargo build -p hookbridge-local)", bin.display());
+        bin
+    }
+
+    pub async fn start(http: &reqwest::Client, dir: &Path, token: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut r = Self {
+            child: Self::spawn(&Self::binary(), dir, port, token),
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            dir: dir.to_owned(),
+            bin: Self::binary(),
+            token: token.to_owned(),
+        };
+        r.ready(http).await;
+        r
+    }
+
+    fn spawn(bin: &Path, dir: &Path, port: u16, token: &str) -> std::process::Child {
+        std::process::Command::new(bin)
+            .env("HOOKBRIDGE_ADDR", format!("127.0.0.1:{port}"))
+            .env("HOOKBRIDGE_DATA_DIR", dir)
+            .env("HOOKBRIDGE_ADMIN_TOKEN", token)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("runner starts")
+    }
+
+    /// Waits until it answers (bounded: 20 s).
+    pub async fn ready(&mut self, http: &reqwest::Client) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let ok = http.get(format!("{}/v1/webhooks?limit=1", self.base)).bearer_auth(&self.token).send().await;
+            if ok.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the runner did not come up");
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the runner exited: {status}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing but what was committed survives.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Starts it again on the same data dir and port.
+    pub async fn restart(&mut self, http: &reqwest::Client) {
+        self.child = Self::spawn(&self.bin, &self.dir, self.port, &self.token);
+        self.ready(http).await;
+    }
+}
+
+impl Drop for ProcessRunner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

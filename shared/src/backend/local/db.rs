@@ -64,6 +64,13 @@ impl Db {
         let conn = open(path)?;
         conn.execute_batch(SCHEMA)?;
         restrict_permissions(path);
+        // A process that just opened the file holds no received message: any still hidden by
+        // a receipt was in flight in a process that died (kill -9, power loss). Visible now,
+        // not after its visibility timeout (the runner is its file's only consumer).
+        conn.execute(
+            "UPDATE messages SET visible_at = ?1 WHERE receipt IS NOT NULL AND visible_at > ?1",
+            [chrono::Utc::now().timestamp_millis()],
+        )?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("hookbridge-sqlite-writer".into())
