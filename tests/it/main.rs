@@ -7,6 +7,7 @@ mod dispatch;
 mod dispatch_sources;
 mod e2e;
 mod fanout;
+mod fault_matrix;
 mod iam;
 mod management;
 mod openapi;

@@ -59,6 +59,9 @@ pub struct LocalConfig {
     pub visibility: Duration,
     /// `HOOKBRIDGE_DISPATCH_WORKERS`, default 4.
     pub dispatch_workers: usize,
+    /// `HOOKBRIDGE_DISPATCH_VISIBILITY_SECS`: how long a delivery message whose attempt could
+    /// not be recorded waits before it is tried again (default 120, longer than a 60 s call).
+    pub dispatch_visibility: Duration,
     /// `HOOKBRIDGE_ALLOW_TARGETS`: CIDRs outbound calls may reach despite the SSRF guard;
     /// default loopback (local receivers are the point of local mode).
     pub allow_targets: AllowList,
@@ -92,6 +95,10 @@ impl LocalConfig {
             max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
             visibility: hookbridge::config::seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", Duration::from_secs(30))?,
             dispatch_workers: number("HOOKBRIDGE_DISPATCH_WORKERS", 4)?,
+            dispatch_visibility: hookbridge::config::seconds(
+                "HOOKBRIDGE_DISPATCH_VISIBILITY_SECS",
+                Duration::from_secs(120),
+            )?,
             allow_targets: match optional("HOOKBRIDGE_ALLOW_TARGETS") {
                 None => AllowList::loopback(),
                 Some(s) => {
@@ -124,6 +131,7 @@ impl LocalConfig {
             max_receives: 5,
             visibility: Duration::from_secs(30),
             dispatch_workers: 4,
+            dispatch_visibility: Duration::from_secs(120),
             allow_targets: AllowList::loopback(),
             retry_schedule: None,
             disable_after: DEFAULT_DISABLE_AFTER,
@@ -323,7 +331,7 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
         ));
     }
 
-    let dispatch_poll = PollConfig { visibility: Duration::from_secs(120), ..PollConfig::default() };
+    let dispatch_poll = PollConfig { visibility: config.dispatch_visibility, ..PollConfig::default() };
     for _ in 0..config.dispatch_workers.max(1) {
         let dispatcher = worker_dispatcher.clone();
         tasks.spawn(drive_queue(
