@@ -420,3 +420,42 @@ async fn concurrent_attempts_of_one_delivery_are_both_logged() {
         app.stop().await;
     }
 }
+
+/// M10: a batch connector given three 200 KiB events: each batch delivery fits the store's
+/// item limit (cut by bytes), every event is delivered, nothing is left PENDING.
+#[tokio::test]
+async fn large_batches_are_cut_to_fit_and_delivered() {
+    for (app, _) in apps(hookbridge_tests::unchanged).await {
+        let rx = hookbridge_tests::TestReceiver::start().await;
+        let (status, c) = app
+            .call(
+                Method::POST,
+                "/v1/connectors",
+                Some(json!({"name": "m10-batch", "baseUrl": rx.url("/in"), "batch": {"maxEvents": 10}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+        let big = "z".repeat(200 * 1024);
+        let events: Vec<Value> = (0..3)
+            .map(|i| json!({"id": format!("m10-{i}"), "type": "t", "occurredAt": "2026-12-01T00:00:00Z", "data": {"blob": big}}))
+            .collect();
+        let (status, accepted) = app.call(Method::POST, "/local/events", Some(json!({"events": events}))).await;
+        assert_eq!(status, 202, "aws={} {accepted}", app.is_aws());
+        let deliveries = accepted["deliveries"].as_array().unwrap().len();
+        assert_eq!(deliveries, 3, "200 KiB events never share a 256 KiB batch");
+        let mut ids = Vec::new();
+        for _ in 0..deliveries {
+            let got: Value = serde_json::from_slice(&rx.next().await.body).unwrap();
+            ids.extend(got["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        }
+        ids.sort();
+        assert_eq!(ids, ["m10-0", "m10-1", "m10-2"]);
+        let (_, pending) = eventually(|| async {
+            let r = app.call(Method::GET, "/v1/deliveries?status=PENDING", None).await;
+            (r.1["items"].as_array().map_or(0, Vec::len) == 0).then_some(r)
+        })
+        .await;
+        assert!(pending["items"].as_array().unwrap().is_empty());
+        app.stop().await;
+    }
+}
