@@ -19,8 +19,8 @@ pub struct OutboundClient {
     allow: Arc<AllowList>,
 }
 
-/// A request ready to send.
-#[derive(Debug)]
+/// A request ready to send. It carries credentials (auth headers, a query-string key, a
+/// `clientSecret` in the body): its `Debug` shows the host, path and header names only.
 pub struct OutboundRequest {
     pub method: Method,
     pub url: Url,
@@ -28,6 +28,40 @@ pub struct OutboundRequest {
     pub body: Vec<u8>,
     pub timeout: Duration,
     pub trust_any_certificate: bool,
+}
+
+impl std::fmt::Debug for OutboundRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundRequest")
+            .field("method", &self.method)
+            .field("host", &self.url.host_str())
+            .field("path", &self.url.path())
+            .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    /// Review I3: no credential in `Debug` output.
+    #[test]
+    fn debug_shows_no_credential() {
+        let req = super::OutboundRequest {
+            method: reqwest::Method::POST,
+            url: reqwest::Url::parse("https://example.com/hook?api_key=q-secret").unwrap(),
+            headers: vec![("authorization".into(), "Bearer h-secret".into())],
+            body: br#"{"clientSecret":"b-secret"}"#.to_vec(),
+            timeout: std::time::Duration::from_secs(1),
+            trust_any_certificate: false,
+        };
+        let shown = format!("{req:?}");
+        for secret in ["q-secret", "h-secret", "b-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("example.com") && shown.contains("authorization"));
+    }
 }
 
 /// What came back, or why nothing did.
