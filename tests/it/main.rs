@@ -14,3 +14,4 @@ mod openapi;
 mod providers;
 mod reliability;
 mod resume;
+mod rules;

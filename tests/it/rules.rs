@@ -1,0 +1,37 @@
+//! Rules of the code base that a reviewer should not have to remember.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Nothing after the answer (review M7): in Lambda the environment freezes once the handler
+/// returns, so no request path may hand work to a detached task. Only the local runner's own
+/// workers and the SQLite writer thread are spawned.
+#[test]
+fn no_detached_tasks_in_request_paths() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join("shared/src"), &mut files);
+    for f in ["functions/ingress/src", "functions/fanout/src", "functions/dispatch/src", "functions/management/src"] {
+        rust_files(&root.join(f), &mut files);
+    }
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.to_string_lossy().contains("backend/local"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.contains("tokio::spawn") || text.contains("spawn_blocking") || text.contains("task::spawn")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "detached tasks in request paths: {offenders:?}");
+}
