@@ -12,9 +12,10 @@
 //!   of state, key, secret or binding bumps that version, so in AWS a reset key or a
 //!   deactivated webhook stops working on the next request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cache::TtlCache;
 
 use crate::domain::{Binding, Webhook, WebhookId, WebhookSecrets};
 use crate::error::StoreError;
@@ -33,97 +34,66 @@ pub fn webhook_secret_name(id: &WebhookId) -> String {
     format!("hookbridge/webhooks/{id}")
 }
 
-type Entry = (Instant, Option<Arc<Registration>>);
-
 pub struct RegistrationCache {
-    ttl: Duration,
     /// Known webhooks and unknown ids apart, so a flood of made-up ids (anyone can send
     /// them) evicts only other made-up ids, never a real webhook.
-    known: Mutex<HashMap<WebhookId, Entry>>,
-    unknown: Mutex<HashMap<WebhookId, Instant>>,
+    known: TtlCache<WebhookId, Arc<Registration>>,
+    unknown: TtlCache<WebhookId, ()>,
 }
 
-/// Entries kept at most in each map; past it expired entries are dropped, and if that is
-/// not enough the map is cleared (bounded memory, cheap).
+/// Entries kept at most in each map (bounded memory under a flood of unknown ids).
 const MAX_ENTRIES: usize = 10_000;
 
 impl RegistrationCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, known: Mutex::new(HashMap::new()), unknown: Mutex::new(HashMap::new()) }
+        Self { known: TtlCache::new(ttl, MAX_ENTRIES), unknown: TtlCache::new(ttl, MAX_ENTRIES) }
     }
 
     /// The registration, or `None` if the webhook (or its secrets) does not exist. Misses are
     /// cached too, so unknown ids do not each cost a lookup.
     pub async fn get(&self, backend: &Backend, id: &WebhookId) -> Result<Option<Arc<Registration>>, StoreError> {
-        if let Some((at, reg)) = self.known.lock().expect("cache").get(id)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(reg.clone());
+        if let Some(reg) = self.known.get(id) {
+            return Ok(Some(reg));
         }
-        if self.unknown.lock().expect("cache").get(id).is_some_and(|at| at.elapsed() < self.ttl) {
+        if self.unknown.get(id).is_some() {
             return Ok(None);
         }
         let reg = load(backend, id).await?.map(Arc::new);
-        let now = Instant::now();
-        match &reg {
-            Some(r) => {
-                let mut known = self.known.lock().expect("cache");
-                make_room(&mut known, self.ttl, |e| e.0);
-                known.insert(*id, (now, Some(r.clone())));
-            }
-            None => {
-                self.known.lock().expect("cache").remove(id);
-                let mut unknown = self.unknown.lock().expect("cache");
-                make_room(&mut unknown, self.ttl, |at| *at);
-                unknown.insert(*id, now);
-            }
-        }
+        self.remember(id, reg.as_ref());
         Ok(reg)
     }
 
     /// The registration as of now: the webhook is read on every call; its secrets and
     /// bindings come from the cache while its version is unchanged (and within the TTL).
-    pub async fn get_current(
-        &self,
-        backend: &Backend,
-        id: &WebhookId,
-    ) -> Result<Option<Arc<Registration>>, StoreError> {
+    pub async fn get_current(&self, backend: &Backend, id: &WebhookId) -> Result<Option<Arc<Registration>>, StoreError> {
         let Some(webhook) = backend.registry.get_webhook(id).await? else {
-            self.known.lock().expect("cache").remove(id);
+            self.known.remove(id);
             return Ok(None);
         };
-        if let Some((at, Some(reg))) = self.known.lock().expect("cache").get(id)
-            && at.elapsed() < self.ttl
-            && reg.webhook.version == webhook.version
-        {
-            return Ok(Some(reg.clone()));
+        if let Some(reg) = self.known.get_if(id, |r| r.webhook.version == webhook.version) {
+            return Ok(Some(reg));
         }
         let reg = complete(backend, webhook).await?.map(Arc::new);
-        let mut known = self.known.lock().expect("cache");
         match &reg {
-            Some(r) => {
-                make_room(&mut known, self.ttl, |e| e.0);
-                known.insert(*id, (Instant::now(), Some(r.clone())));
-            }
-            None => {
-                known.remove(id);
-            }
+            Some(r) => self.known.insert(*id, r.clone()),
+            None => self.known.remove(id),
         }
         Ok(reg)
     }
 
-    pub fn invalidate(&self, id: &WebhookId) {
-        self.known.lock().expect("cache").remove(id);
-        self.unknown.lock().expect("cache").remove(id);
-    }
-}
-
-fn make_room<V>(map: &mut HashMap<WebhookId, V>, ttl: Duration, at: impl Fn(&V) -> Instant) {
-    if map.len() >= MAX_ENTRIES {
-        map.retain(|_, v| at(v).elapsed() < ttl);
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
+    fn remember(&self, id: &WebhookId, reg: Option<&Arc<Registration>>) {
+        match reg {
+            Some(r) => self.known.insert(*id, r.clone()),
+            None => {
+                self.known.remove(id);
+                self.unknown.insert(*id, ());
+            }
         }
+    }
+
+    pub fn invalidate(&self, id: &WebhookId) {
+        self.known.remove(id);
+        self.unknown.remove(id);
     }
 }
 

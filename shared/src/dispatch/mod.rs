@@ -14,7 +14,7 @@ pub mod template;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine;
@@ -30,6 +30,7 @@ use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorSecrets, DeliveryAttempt, DeliveryId, DeliveryRecord,
     DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, SigningScheme, delivery_id,
 };
+use crate::cache::TtlCache;
 use crate::error::{Conflict, StoreError};
 use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest};
 
@@ -120,7 +121,7 @@ pub struct ImmediateResult {
     pub latency_ms: u64,
 }
 
-type CachedConnector = (Instant, Option<Arc<(Connector, ConnectorSecrets)>>);
+type CachedConnector = Option<Arc<(Connector, ConnectorSecrets)>>;
 
 pub struct Dispatcher {
     backend: Backend,
@@ -131,10 +132,9 @@ pub struct Dispatcher {
 }
 
 /// What a dispatcher remembers between calls (shared by the dispatchers of one process).
-#[derive(Default)]
 struct Caches {
-    connectors: Mutex<HashMap<ConnectorId, CachedConnector>>,
-    listing: Mutex<Option<(Instant, Arc<Vec<Connector>>)>>,
+    connectors: TtlCache<ConnectorId, CachedConnector>,
+    listing: TtlCache<(), Arc<Vec<Connector>>>,
     /// Last known health per connector (`Some(since)` failing), so only changes are written.
     health: Mutex<HashMap<ConnectorId, Option<DateTime<Utc>>>>,
 }
@@ -146,7 +146,12 @@ pub fn connector_secret_name(id: &ConnectorId) -> String {
 
 impl Dispatcher {
     pub fn new(backend: Backend, queues: DispatchQueues, client: OutboundClient, config: DispatchConfig) -> Self {
-        Self { backend, queues, client, config, caches: Arc::default() }
+        let caches = Arc::new(Caches {
+            connectors: TtlCache::new(config.cache_ttl, 10_000),
+            listing: TtlCache::new(config.cache_ttl, 1),
+            health: Mutex::default(),
+        });
+        Self { backend, queues, client, config, caches }
     }
 
     /// The same dispatcher calling the stores with another function's backend (its own
@@ -169,15 +174,13 @@ impl Dispatcher {
     }
 
     pub fn invalidate(&self) {
-        self.caches.connectors.lock().expect("cache").clear();
-        *self.caches.listing.lock().expect("cache") = None;
+        self.caches.connectors.clear();
+        self.caches.listing.clear();
     }
 
     async fn all_connectors(&self) -> Result<Arc<Vec<Connector>>, StoreError> {
-        if let Some((at, list)) = self.caches.listing.lock().expect("cache").as_ref()
-            && at.elapsed() < self.config.cache_ttl
-        {
-            return Ok(list.clone());
+        if let Some(list) = self.caches.listing.get(&()) {
+            return Ok(list);
         }
         let mut all = Vec::new();
         let mut cursor = None;
@@ -190,15 +193,13 @@ impl Dispatcher {
             }
         }
         let list = Arc::new(all);
-        *self.caches.listing.lock().expect("cache") = Some((Instant::now(), list.clone()));
+        self.caches.listing.insert((), list.clone());
         Ok(list)
     }
 
     async fn connector(&self, id: &ConnectorId) -> Result<Option<Arc<(Connector, ConnectorSecrets)>>, StoreError> {
-        if let Some((at, c)) = self.caches.connectors.lock().expect("cache").get(id)
-            && at.elapsed() < self.config.cache_ttl
-        {
-            return Ok(c.clone());
+        if let Some(c) = self.caches.connectors.get(id) {
+            return Ok(c);
         }
         let loaded = match self.backend.connectors.get_connector(id).await? {
             None => None,
@@ -211,7 +212,7 @@ impl Dispatcher {
                 Some(Arc::new((c, secrets)))
             }
         };
-        self.caches.connectors.lock().expect("cache").insert(*id, (Instant::now(), loaded.clone()));
+        self.caches.connectors.insert(*id, loaded.clone());
         Ok(loaded)
     }
 
