@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch soak crash-test build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,7 @@ run: ## start every function in one process on the embedded store (127.0.0.1:300
 
 test: $(VENV)/.testtools ## every test, the AWS backend against a local moto server
 	./infra/with-moto.sh $(MAKE) --no-print-directory test-rust
+	./infra/schemathesis.sh   # API conformance of the served OpenAPI document (docs/api-conformance.md)
 
 test-rust:
 	cargo build --quiet -p hookbridge-local   # the crash test runs it as its own process
@@ -51,6 +52,14 @@ bench-dispatch: ## outbound dispatch under load (LOAD_EVENTS, LOAD_PRODUCERS, LO
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench dispatch_load
 
+soak: ## sustained load: SOAK_SECS (60) at the runner's maximum rate, RSS sampled (RELIABILITY.md)
+	cargo build --release -p hookbridge-local
+	cargo bench -p hookbridge-tests --bench soak
+
+crash-test: ## the kill -9 crash test alone (it also runs in make test)
+	cargo build --quiet -p hookbridge-local
+	./infra/with-moto.sh cargo nextest run --workspace crash --no-capture
+
 build: ## debug build of everything
 	cargo build --workspace
 
@@ -67,9 +76,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# moto serves the AWS APIs; openapi-spec-validator checks the generated OpenAPI document.
-$(VENV)/.testtools: $(VENV)/bin/python
-	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8'
+# moto serves the AWS APIs; openapi-spec-validator checks the generated OpenAPI document;
+# schemathesis tests the served API against it.
+$(VENV)/.testtools: $(VENV)/bin/python Makefile
+	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8' 'schemathesis>=4.32,<5'
 	@touch $@
 
 $(VENV)/.lint: $(VENV)/bin/python

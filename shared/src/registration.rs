@@ -65,7 +65,11 @@ impl RegistrationCache {
 
     /// The registration as of now: the webhook is read on every call; its secrets and
     /// bindings come from the cache while its version is unchanged (and within the TTL).
-    pub async fn get_current(&self, backend: &Backend, id: &WebhookId) -> Result<Option<Arc<Registration>>, StoreError> {
+    pub async fn get_current(
+        &self,
+        backend: &Backend,
+        id: &WebhookId,
+    ) -> Result<Option<Arc<Registration>>, StoreError> {
         let Some(webhook) = backend.registry.get_webhook(id).await? else {
             self.known.remove(id);
             return Ok(None);

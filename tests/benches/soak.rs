@@ -54,17 +54,37 @@ async fn main() {
     let pid = runner.child.id();
     let base = runner.base.clone();
     let rx = TestReceiver::start().await;
-    let w = admin(&http, &base, reqwest::Method::POST, "/v1/webhooks", Some(json!({"name": "soak",
-        "provider": "GENERIC", "location": {"orgId": "o", "workspaceId": "w", "appId": "a"}}))).await;
+    let w = admin(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/v1/webhooks",
+        Some(json!({"name": "soak",
+        "provider": "GENERIC", "location": {"orgId": "o", "workspaceId": "w", "appId": "a"}})),
+    )
+    .await;
     let id = w["id"].as_str().unwrap().to_owned();
-    admin(&http, &base, reqwest::Method::POST, &format!("/v1/webhooks/{id}/bindings"),
-        Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "soak-starts"}))).await;
+    admin(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        &format!("/v1/webhooks/{id}/bindings"),
+        Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "soak-starts"})),
+    )
+    .await;
     admin(&http, &base, reqwest::Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
     let url = admin(&http, &base, reqwest::Method::GET, &format!("/v1/webhooks/{id}/url"), None).await["url"]
         .as_str()
         .unwrap()
         .to_owned();
-    admin(&http, &base, reqwest::Method::POST, "/v1/connectors", Some(json!({"name": "soak-sink", "baseUrl": rx.url("/in")}))).await;
+    admin(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/v1/connectors",
+        Some(json!({"name": "soak-sink", "baseUrl": rx.url("/in")})),
+    )
+    .await;
 
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -78,7 +98,7 @@ async fn main() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let event_id = format!("{c}-{n}");
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     let r = http.post(&url).json(&json!({"id": event_id, "pad": pad})).send().await;
                     match r {
                         Ok(r) if r.status() == 200 => {
@@ -110,7 +130,9 @@ async fn main() {
         let (http, base, seen, drain_stop) = (http.clone(), base.clone(), seen_ingress.clone(), drain_stop.clone());
         tokio::spawn(async move {
             while !drain_stop.load(Ordering::Relaxed) {
-                let got = admin(&http, &base, reqwest::Method::POST, "/local/queues/soak-starts/receive?max=10&wait=1", None).await;
+                let got =
+                    admin(&http, &base, reqwest::Method::POST, "/local/queues/soak-starts/receive?max=10&wait=1", None)
+                        .await;
                 let mut seen = seen.lock().unwrap();
                 for m in got["messages"].as_array().unwrap() {
                     seen.insert(m["body"]["webhookMessage"]["payload"]["id"].as_str().unwrap().to_owned());

@@ -176,3 +176,75 @@ fn no_route_bypasses_the_documented_router() {
     }
     assert!(offenders.is_empty(), "routes outside the OpenAPI router:\n{}", offenders.join("\n"));
 }
+
+/// The limits the server enforces are stated in the document (Schemathesis generates from
+/// them: see docs/api-conformance.md), with the numbers of `domain::limits`.
+#[test]
+fn the_document_states_the_limits_the_server_enforces() {
+    use hookbridge::domain::limits;
+    let doc = hookbridge::management::openapi();
+    let s = &doc["components"]["schemas"];
+    assert_eq!((s["WebhookName"]["minLength"].as_u64(), s["WebhookName"]["maxLength"].as_u64()), (Some(3), Some(50)));
+    assert_eq!(s["ConnectorName"]["maxLength"], 100);
+    assert_eq!(s["LocationId"]["pattern"], "^[A-Za-z0-9._~-]{1,128}$");
+    assert_eq!(s["EndpointUrl"]["maxLength"], 2048);
+    assert_eq!(s["ProcessDefinitionId"]["maxLength"], 256);
+    assert_eq!(s["JsonPath"]["maxLength"], 512);
+    for connector in ["CreateConnector", "UpdateConnector"] {
+        let text = s[connector].to_string();
+        for fact in [
+            format!("\"maxLength\":{}", limits::MAX_DESCRIPTION_CHARS),
+            format!("\"maxProperties\":{}", limits::MAX_HEADERS),
+            format!("\"maxLength\":{}", limits::MAX_HEADER_VALUE_BYTES),
+            format!("\"maxItems\":{}", limits::MAX_EVENT_TYPES),
+            format!("\"maxLength\":{}", limits::MAX_EVENT_TYPE_CHARS),
+            "\"minimum\":100".into(),
+            "\"maximum\":60000".into(),
+        ] {
+            assert!(text.contains(&fact), "{connector} lacks {fact}: {text}");
+        }
+    }
+    assert_eq!(s["RetryPolicy"]["properties"]["scheduleSecs"]["maxItems"], 20);
+    assert_eq!(s["RetryPolicy"]["properties"]["scheduleSecs"]["items"]["maximum"], 604_800);
+    let batch = &s["BatchInput"]["properties"]["maxEvents"];
+    assert_eq!((batch["minimum"].as_u64(), batch["maximum"].as_u64()), (Some(1), Some(1000)));
+    assert_eq!(
+        s["WaitRequest"]["properties"]["correlationValue"]["oneOf"][0]["maxLength"],
+        limits::MAX_CORRELATION_BYTES
+    );
+    // Inputs refuse unknown fields, and say so.
+    for name in ["CreateConnector", "UpdateConnector", "UpdateWebhook", "RotateRequest", "HelperInput"] {
+        assert_eq!(s[name]["additionalProperties"], false, "{name}");
+    }
+    for list in ["AuthInput", "NewBinding", "CreateWebhook"] {
+        for variant in s[list]["oneOf"].as_array().unwrap() {
+            assert_eq!(variant["additionalProperties"], false, "{list}: {variant}");
+        }
+    }
+
+    for (method, path, op) in operations(&doc) {
+        if !path.starts_with("/v1/") || path == "/v1/openapi.json" {
+            continue;
+        }
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            match (p["in"].as_str().unwrap(), p["name"].as_str().unwrap()) {
+                ("path", "id" | "binding_id") => assert_eq!(p["schema"]["format"], "uuid", "{method} {path}"),
+                ("query", "limit") => assert_eq!(p["schema"]["maximum"], u32::MAX, "{method} {path}"),
+                ("query", "orgId" | "workspaceId" | "appId" | "projectId" | "branchId") => {
+                    panic!("{method} {path}: location filters are one exploded `location` object")
+                }
+                ("header", "Idempotency-Key") => {
+                    assert_eq!(
+                        (p["schema"]["minLength"].as_u64(), p["schema"]["maxLength"].as_u64()),
+                        (Some(1), Some(255))
+                    )
+                }
+                _ => {}
+            }
+        }
+        if method == "post" {
+            // Every POST takes an Idempotency-Key, and so may refuse one (400).
+            assert!(op["responses"]["400"].is_object(), "{method} {path} documents no 400");
+        }
+    }
+}

@@ -26,13 +26,13 @@ use serde::{Deserialize, Serialize};
 pub use client::{MAX_RESPONSE, OutboundClient, OutboundRequest, OutboundResponse};
 pub use guard::AllowList;
 
+use crate::cache::TtlCache;
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorSecrets, DeliveryAttempt, DeliveryId, DeliveryRecord,
     DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, SigningScheme, delivery_id,
 };
-use crate::cache::TtlCache;
 use crate::error::{Conflict, StoreError};
-use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest};
+use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest, send_with_retries};
 
 /// SQS delays a message at most 15 minutes; longer waits take several hops.
 const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -293,16 +293,13 @@ impl Dispatcher {
 
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), StoreError> {
         for chunk in messages.chunks(crate::ports::MAX_BATCH) {
-            let mut pending = chunk.to_vec();
-            for _ in 0..3 {
-                let results = self.backend.queues.send_batch(&self.queues.deliveries, &pending).await?;
-                pending = pending.into_iter().zip(results).filter(|(_, r)| r.is_err()).map(|(m, _)| m).collect();
-                if pending.is_empty() {
-                    break;
-                }
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::msg(format!("{} delivery messages could not be queued", pending.len())));
+            let tagged = chunk.iter().map(|m| ((), m.clone())).collect();
+            let failed = send_with_retries(self.backend.queues.as_ref(), &self.queues.deliveries, tagged, 3).await;
+            if let Some((_, cause)) = failed.first() {
+                return Err(StoreError::msg(format!(
+                    "{} delivery messages could not be queued ({cause})",
+                    failed.len()
+                )));
             }
         }
         Ok(())
@@ -404,40 +401,48 @@ impl Dispatcher {
         resp: OutboundResponse,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let status = resp.status;
-        let succeeded = status.is_some_and(|s| (200..300).contains(&s));
-        if succeeded {
-            record.status = DeliveryStatus::Succeeded;
-            record.next_attempt_at = None;
-            return self.save_attempt(&record).await.map(|_| ());
-        }
-        if status == Some(410) {
-            record.status = DeliveryStatus::Failed;
-            record.next_attempt_at = None;
-            self.save_attempt(&record).await?;
-            if let Err(e) = self.disable(connector, "the endpoint answered 410 Gone").await {
-                tracing::error!(connector_id = %connector.id, error = %e, "could not disable a gone connector");
-            }
-            return Ok(());
-        }
-        let retryable = !resp.blocked && status.is_none_or(|s| s == 408 || s == 429 || s >= 500);
         let schedule = self.schedule(connector);
-        let made = record.attempts.len();
-        if retryable && made <= schedule.len() {
-            let delay = jitter(next_delay(schedule[made - 1], retry_after(&resp)));
-            let at = chrono::Duration::from_std(delay)
-                .ok()
-                .and_then(|d| now.checked_add_signed(d))
-                .unwrap_or(now + chrono::Duration::days(14));
-            record.next_attempt_at = Some(at);
-            if !self.save_attempt(&record).await? {
-                return Ok(()); // another attempt ran meanwhile: its chain goes on
+        match decide(&resp, record.attempts.len(), &schedule) {
+            Decision::Done => {
+                record.status = DeliveryStatus::Succeeded;
+                record.next_attempt_at = None;
+                self.save_attempt(&record).await.map(|_| ())
             }
-            return self.send(&[message(record.id, Some(at), delay)]).await;
+            Decision::Gone => {
+                record.status = DeliveryStatus::Failed;
+                record.next_attempt_at = None;
+                self.save_attempt(&record).await?;
+                if let Err(e) = self.disable(connector, "the endpoint answered 410 Gone").await {
+                    tracing::error!(connector_id = %connector.id, error = %e, "could not disable a gone connector");
+                }
+                Ok(())
+            }
+            Decision::RetryAfter(delay) => {
+                let delay = jitter(delay);
+                let at = chrono::Duration::from_std(delay)
+                    .ok()
+                    .and_then(|d| now.checked_add_signed(d))
+                    .unwrap_or(now + chrono::Duration::days(14));
+                record.next_attempt_at = Some(at);
+                if !self.save_attempt(&record).await? {
+                    return Ok(()); // another attempt ran meanwhile: its chain goes on
+                }
+                self.send(&[message(record.id, Some(at), delay)]).await
+            }
+            Decision::Failed { exhausted } => {
+                record.status = DeliveryStatus::Failed;
+                record.next_attempt_at = None;
+                if self.save_attempt(&record).await? && exhausted {
+                    self.dead_letter(&record).await?;
+                }
+                Ok(())
+            }
         }
-        record.status = DeliveryStatus::Failed;
-        record.next_attempt_at = None;
-        if self.save_attempt(&record).await? && retryable {
+    }
+
+    /// Exhausted: a copy goes to the dead-letter queue for operators and alarms.
+    async fn dead_letter(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        {
             // Exhausted: a copy goes to the dead-letter queue for operators and alarms.
             let body = serde_json::to_string(&DeliveryMessage {
                 kind: DeliveryMessageType::Delivery,
@@ -667,6 +672,36 @@ fn message(id: DeliveryId, not_before: Option<DateTime<Utc>>, delay: Duration) -
     OutgoingMessage { body, delay: delay.min(MAX_DELAY), ..OutgoingMessage::default() }
 }
 
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// 2xx: delivered.
+    Done,
+    /// 410: the endpoint is gone; the connector is disabled.
+    Gone,
+    /// Retryable (no answer, 408, 429, 5xx) with retries left: wait this long (before jitter).
+    RetryAfter(Duration),
+    /// Not retryable, or (`exhausted`) retryable with no retry left.
+    Failed { exhausted: bool },
+}
+
+/// The retry decision, from the answer, the attempts made (this one included) and the
+/// schedule: pure, so every branch is tested on its own.
+pub fn decide(resp: &OutboundResponse, attempts_made: usize, schedule: &[Duration]) -> Decision {
+    let status = resp.status;
+    if status.is_some_and(|s| (200..300).contains(&s)) {
+        return Decision::Done;
+    }
+    if status == Some(410) {
+        return Decision::Gone;
+    }
+    let retryable = !resp.blocked && status.is_none_or(|s| s == 408 || s == 429 || s >= 500);
+    match attempts_made.checked_sub(1).and_then(|i| schedule.get(i)) {
+        Some(planned) if retryable => Decision::RetryAfter(next_delay(*planned, retry_after(resp))),
+        _ => Decision::Failed { exhausted: retryable },
+    }
+}
+
 /// The wait before the next attempt: the schedule's, or the endpoint's `Retry-After`
 /// within [scheduled, 2 x scheduled] (so a receiver can slow us down, but neither stall a
 /// delivery for days nor hurry it).
@@ -859,6 +894,44 @@ mod tests {
         );
         assert!(parse_schedule("1,x").is_err());
         assert!(parse_schedule("-1").is_err());
+    }
+
+    fn answer(status: Option<u16>, headers: &[(&str, &str)], blocked: bool) -> OutboundResponse {
+        OutboundResponse {
+            status,
+            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            body: String::new(),
+            error: status.is_none().then(|| "timed out".to_owned()),
+            latency: Duration::ZERO,
+            blocked,
+        }
+    }
+
+    #[test]
+    fn the_retry_decision() {
+        let s = Duration::from_secs;
+        let schedule = [s(5), s(300)];
+        assert_eq!(decide(&answer(Some(204), &[], false), 1, &schedule), Decision::Done);
+        assert_eq!(decide(&answer(Some(410), &[], false), 1, &schedule), Decision::Gone);
+        for retryable in [None, Some(408), Some(429), Some(500), Some(503)] {
+            assert_eq!(
+                decide(&answer(retryable, &[], false), 1, &schedule),
+                Decision::RetryAfter(s(5)),
+                "{retryable:?}"
+            );
+            assert_eq!(decide(&answer(retryable, &[], false), 2, &schedule), Decision::RetryAfter(s(300)));
+            assert_eq!(decide(&answer(retryable, &[], false), 3, &schedule), Decision::Failed { exhausted: true });
+        }
+        for final_ in [Some(400), Some(401), Some(404), Some(302)] {
+            assert_eq!(decide(&answer(final_, &[], false), 1, &schedule), Decision::Failed { exhausted: false });
+        }
+        // A target the guard refused is not retried; Retry-After is honoured within bounds.
+        assert_eq!(decide(&answer(None, &[], true), 1, &schedule), Decision::Failed { exhausted: false });
+        assert_eq!(
+            decide(&answer(Some(503), &[("Retry-After", "8")], false), 1, &schedule),
+            Decision::RetryAfter(s(8))
+        );
+        assert_eq!(decide(&answer(Some(503), &[], false), 1, &[]), Decision::Failed { exhausted: true });
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub struct ProcessDefinitionId(String);
 
 impl ProcessDefinitionId {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        if s.trim().is_empty() || s.len() > 256 || s.chars().any(char::is_control) {
+        if s.trim().is_empty() || s.chars().count() > 256 || s.chars().any(char::is_control) {
             return Err(ParseError::new("processDefinitionId", "must be 1 to 256 printable characters"));
         }
         Ok(Self(s.to_owned()))

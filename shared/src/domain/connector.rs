@@ -59,7 +59,7 @@ impl EndpointUrl {
         if authority.contains('@') {
             return Err(ParseError::new("baseUrl", "must not carry credentials; use the connector's auth"));
         }
-        if s.len() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars().count() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ParseError::new("baseUrl", "must be at most 2048 characters without spaces"));
         }
         Ok(Self(s.to_owned()))
@@ -167,6 +167,7 @@ pub enum SigningScheme {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryPolicy {
+    #[serde(deserialize_with = "super::limits::whole::vec")]
     pub schedule_secs: Vec<u64>,
 }
 
@@ -272,10 +273,10 @@ pub struct OutboundEvent {
 
 impl OutboundEvent {
     pub fn validate(&self) -> Result<(), ParseError> {
-        if self.id.trim().is_empty() || self.id.len() > 256 {
+        if self.id.trim().is_empty() || self.id.chars().count() > 256 {
             return Err(ParseError::new("id", "must be 1 to 256 characters"));
         }
-        if self.kind.trim().is_empty() || self.kind.len() > 256 {
+        if self.kind.trim().is_empty() || self.kind.chars().count() > 256 {
             return Err(ParseError::new("type", "must be 1 to 256 characters"));
         }
         Ok(())

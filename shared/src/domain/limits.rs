@@ -46,14 +46,90 @@ pub fn check_headers<'a>(headers: impl IntoIterator<Item = (&'a String, &'a Stri
         if n > MAX_HEADERS {
             return Err((String::new(), format!("at most {MAX_HEADERS} headers")));
         }
-        if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
-            return Err((k.clone(), "not a valid header".into()));
+        // Values are visible ASCII, spaces and tabs: so bytes are characters, and every
+        // value can be sent as is.
+        if http::HeaderName::from_bytes(k.as_bytes()).is_err()
+            || !v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+        {
+            return Err((k.clone(), "not a valid header (values are visible ASCII, spaces and tabs)".into()));
         }
         if v.len() > MAX_HEADER_VALUE_BYTES {
             return Err((k.clone(), format!("at most {MAX_HEADER_VALUE_BYTES} bytes")));
         }
     }
     Ok(())
+}
+
+/// Whole numbers in request bodies: JSON Schema's `integer` admits `5.0` as well as `5`
+/// (one number), so both are read; a fraction, a negative number or one out of range is
+/// refused as before. Use with `#[serde(deserialize_with = ...)]` (and `default` on options).
+pub mod whole {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
+
+    /// Floats spell every integer exactly up to 2^53.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    struct Whole(u64);
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Whole;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a non-negative integer")
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+                    Ok(Whole(v))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+                    u64::try_from(v).map(Whole).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole, E> {
+                    if v.fract() == 0.0 && (0.0..=EXACT).contains(&v) {
+                        Ok(Whole(v as u64))
+                    } else {
+                        Err(E::invalid_value(Unexpected::Float(v), &self))
+                    }
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Whole::deserialize(d).map(|w| w.0)
+    }
+
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let w = Whole::deserialize(d)?.0;
+        u32::try_from(w).map_err(|_| de::Error::invalid_value(Unexpected::Unsigned(w), &"a 32-bit unsigned integer"))
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        Ok(Vec::<Whole>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+    }
+
+    /// Rewrites whole floats to integers at the named keys of a JSON object (for types
+    /// defined elsewhere, read through a `serde_json::Value`).
+    pub fn normalize(value: &mut serde_json::Value, keys: &[&str]) {
+        let Some(object) = value.as_object_mut() else { return };
+        for key in keys {
+            if let Some(v) = object.get_mut(*key)
+                && let Some(f) = v.as_f64().filter(|_| v.is_f64())
+                && f.fract() == 0.0
+                && (0.0..=EXACT).contains(&f)
+            {
+                *v = serde_json::Value::from(f as u64);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +145,27 @@ mod tests {
         assert!(check_json(&deep).is_ok());
         assert!(check_json(&serde_json::json!([deep])).is_err());
         assert!(check_json(&serde_json::json!("x".repeat(MAX_JSON_BYTES))).is_err());
+    }
+
+    #[test]
+    fn whole_numbers_may_be_spelled_as_floats() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "whole::u32")]
+            n: u32,
+            #[serde(default, deserialize_with = "whole::option")]
+            o: Option<u64>,
+        }
+        let t: T = serde_json::from_str(r#"{"n": 809.0, "o": 5}"#).unwrap();
+        assert_eq!((t.n, t.o), (809, Some(5)));
+        let t: T = serde_json::from_str(r#"{"n": 1}"#).unwrap();
+        assert_eq!(t.o, None);
+        for bad in [r#"{"n": 1.5}"#, r#"{"n": -1}"#, r#"{"n": 4294967296}"#, r#"{"n": "1"}"#, r#"{"n": 1, "o": -2.0}"#]
+        {
+            assert!(serde_json::from_str::<T>(bad).is_err(), "{bad}");
+        }
+        let mut v = serde_json::json!({"toleranceSeconds": 300.0, "other": 1.0});
+        whole::normalize(&mut v, &["toleranceSeconds"]);
+        assert_eq!(v, serde_json::json!({"toleranceSeconds": 300, "other": 1.0}));
     }
 }

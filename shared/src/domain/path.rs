@@ -34,7 +34,7 @@ impl JsonPath {
         if text.is_empty() {
             return err(0, "the path is empty");
         }
-        if text.len() > 512 {
+        if text.chars().count() > 512 {
             return err(512, "the path is longer than 512 characters");
         }
         let chars: Vec<char> = text.chars().collect();

@@ -13,7 +13,7 @@ use futures::future::join_all;
 use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, QueueRef};
 use crate::error::StoreError;
 use crate::messages::{EventMessage, ProcessMessage, ResumeTarget, event_blob_key, process_blob_key};
-use crate::ports::{Backend, MAX_BATCH, OutgoingMessage};
+use crate::ports::{Backend, MAX_BATCH, OutgoingMessage, send_with_retries};
 use crate::registration::RegistrationCache;
 
 #[derive(Debug, Clone)]
@@ -186,46 +186,16 @@ impl Fanout {
             let chunks: Vec<Vec<(usize, OutgoingMessage)>> = entries.chunks(MAX_BATCH).map(<[_]>::to_vec).collect();
             chunks.into_iter().map(move |chunk| {
                 let queue = queue.clone();
-                async move { self.send_chunk(&queue, chunk).await }
+                async move {
+                    send_with_retries(self.backend.queues.as_ref(), &queue, chunk, self.config.send_attempts)
+                        .await
+                        .into_iter()
+                        .map(|(record, cause)| (record, RecordError::Send(cause)))
+                        .collect::<Vec<_>>()
+                }
             })
         });
         join_all(sends).await.into_iter().flatten().collect()
-    }
-
-    /// Sends one chunk, retrying only the entries that failed with a retryable error.
-    async fn send_chunk(
-        &self,
-        queue: &QueueRef,
-        mut chunk: Vec<(usize, OutgoingMessage)>,
-    ) -> Vec<(usize, RecordError)> {
-        let mut failed = Vec::new();
-        let mut last = String::new();
-        for _ in 0..self.config.send_attempts.max(1) {
-            if chunk.is_empty() {
-                break;
-            }
-            let messages: Vec<OutgoingMessage> = chunk.iter().map(|(_, m)| m.clone()).collect();
-            match self.backend.queues.send_batch(queue, &messages).await {
-                Ok(results) => {
-                    let mut retry = Vec::new();
-                    for ((record, message), result) in chunk.into_iter().zip(results) {
-                        if let Err(f) = result {
-                            let cause = format!("{queue}: {}", f.code);
-                            if f.retryable {
-                                last = cause;
-                                retry.push((record, message));
-                            } else {
-                                failed.push((record, RecordError::Send(cause)));
-                            }
-                        }
-                    }
-                    chunk = retry;
-                }
-                Err(e) => last = format!("{queue}: {e}"),
-            }
-        }
-        failed.extend(chunk.into_iter().map(|(r, _)| (r, RecordError::Send(last.clone()))));
-        failed
     }
 
     async fn record_failed(&self, r: &SqsMessage, envelope: Option<&EventEnvelope>, cause: &RecordError) {

@@ -51,7 +51,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum AuthInput {
-    None,
+    /// A struct variant, so that unknown fields are refused here too.
+    None {},
     Bearer {
         token: SecretString,
     },
@@ -76,7 +77,7 @@ impl AuthInput {
     pub fn split(self, at: &str) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
         let bad = |field: &str, m: &str| ApiError::invalid(format!("{at}.{field}"), m);
         Ok(match self {
-            AuthInput::None => (ConnectorAuth::None, None),
+            AuthInput::None {} => (ConnectorAuth::None, None),
             AuthInput::Bearer { token } => {
                 if token.expose().is_empty() {
                     return Err(bad("token", "must not be empty"));
@@ -137,6 +138,7 @@ pub struct CreateConnector {
     pub event_types: Vec<String>,
     pub body_template: Option<serde_json::Value>,
     pub batch: Option<BatchInput>,
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub timeout_ms: Option<u64>,
     pub retry: Option<RetryPolicy>,
     pub enabled: Option<bool>,
@@ -146,6 +148,7 @@ pub struct CreateConnector {
 #[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchInput {
+    #[serde(deserialize_with = "crate::domain::limits::whole::u32")]
     pub max_events: u32,
 }
 
@@ -170,6 +173,7 @@ pub struct UpdateConnector {
     /// `null` turns batching off.
     #[serde(default, deserialize_with = "some")]
     pub batch: Option<Option<BatchInput>>,
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub timeout_ms: Option<u64>,
     pub retry: Option<RetryPolicy>,
     pub enabled: Option<bool>,
@@ -282,6 +286,10 @@ pub fn validate(c: &Connector) -> Result<(), ApiError> {
             format!("1 to {} characters", limits::MAX_EVENT_TYPE_CHARS),
         ));
     }
+    // What the base URL and the path make must be a URL a request can be sent to.
+    if reqwest::Url::parse(&c.target_url()).is_err() {
+        return Err(ApiError::invalid("baseUrl", "with the path, must make a valid URL"));
+    }
     if !(100..=60_000).contains(&c.timeout_ms) {
         return Err(ApiError::invalid("timeoutMs", "must be 100 to 60000"));
     }
@@ -294,6 +302,19 @@ pub fn validate(c: &Connector) -> Result<(), ApiError> {
     let cap = crate::dispatch::MAX_RETRY_DELAY.as_secs();
     if let Some(i) = c.retry.schedule_secs.iter().position(|s| *s > cap) {
         return Err(ApiError::invalid(format!("retry.scheduleSecs[{i}]"), format!("at most {cap} seconds (7 days)")));
+    }
+    Ok(())
+}
+
+/// A signing secret the scheme can sign with: Standard Webhooks keys are base64 (after an
+/// optional `whsec_`); the other schemes take any text. `at` names the field.
+pub fn check_signing_secret(scheme: SigningScheme, secret: &SecretString, at: &str) -> Result<(), ApiError> {
+    use base64::Engine;
+    if scheme == SigningScheme::StandardWebhooks {
+        let raw = secret.expose();
+        if base64::engine::general_purpose::STANDARD.decode(raw.strip_prefix("whsec_").unwrap_or(raw)).is_err() {
+            return Err(ApiError::invalid(at, "a Standard Webhooks secret is base64, optionally after `whsec_`"));
+        }
     }
     Ok(())
 }
@@ -349,7 +370,10 @@ async fn create(
     ApiJson(req): ApiJson<CreateConnector>,
 ) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
     let now = st.backend.clock.now();
-    let (auth, credential) = req.auth.unwrap_or(AuthInput::None).split("auth")?;
+    let (auth, credential) = req.auth.unwrap_or(AuthInput::None {}).split("auth")?;
+    if let Some(SigningInput { scheme, secret: Some(secret) }) = &req.signing {
+        check_signing_secret(*scheme, secret, "signing.secret")?;
+    }
     let signing_secret =
         req.signing.as_ref().map(|s| s.secret.clone().unwrap_or_else(|| signing::generate_secret(s.scheme)));
     let connector = Connector {
@@ -451,6 +475,9 @@ async fn update(
         c.headers = v;
     }
     if let Some(signing) = req.signing {
+        if let Some(SigningInput { scheme, secret: Some(secret) }) = &signing {
+            check_signing_secret(*scheme, secret, "signing.secret")?;
+        }
         c.signing = signing.as_ref().map(|s| s.scheme);
         secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
         secrets_changed = true;
@@ -600,6 +627,7 @@ pub struct RotateRequest {
     pub secret: Option<SecretString>,
     /// How long the previous secret keeps signing (Standard Webhooks sends both), 0 to
     /// 7 days, default 24 hours.
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub overlap_seconds: Option<u64>,
 }
 
@@ -620,12 +648,15 @@ struct Rotated {
         (status = 200, body = Rotated),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`", body = ErrorSchema),
         (status = 404, description = "`CONNECTOR_NOT_FOUND`, `SIGNING_NOT_CONFIGURED`", body = ErrorSchema),
+        (status = 409, description = "`CONCURRENT_UPDATE`", body = ErrorSchema),
     ))]
 async fn rotate_signing_secret(
     State(st): St,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Rotated>, ApiError> {
+    let body =
+        body.map_err(|_| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, "the request body could not be read"))?;
     let c = load(&st, &id).await?;
     let scheme = c
         .signing
@@ -639,6 +670,9 @@ async fn rotate_signing_secret(
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if overlap > 7 * 86_400 {
         return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
+    }
+    if let Some(secret) = &req.secret {
+        check_signing_secret(scheme, secret, "secret")?;
     }
     let read = super::secrets::read(&st, connector_secret_name(&c.id)).await?;
     let mut secrets = secrets_of(read.value.as_ref())?;

@@ -31,6 +31,9 @@ impl HelperInput {
     /// The stored half and the credential (for the webhook's secret), validated; `at` names
     /// the field (`registration`, `deregistration`).
     pub fn split(self, at: &str) -> Result<(HelperEndpoint, Option<SecretString>), ApiError> {
+        if reqwest::Url::parse(self.url.as_str()).is_err() {
+            return Err(ApiError::invalid(format!("{at}.url"), "must be a valid URL"));
+        }
         if let Err((k, reason)) = limits::check_headers(&self.headers) {
             let field = if k.is_empty() { format!("{at}.headers") } else { format!("{at}.headers.{k}") };
             return Err(ApiError::invalid(field, reason));
@@ -38,7 +41,7 @@ impl HelperInput {
         if let Some(options) = &self.options {
             limits::check_json(options).map_err(|reason| ApiError::invalid(format!("{at}.options"), reason))?;
         }
-        let (auth, credential) = self.auth.unwrap_or(AuthInput::None).split(&format!("{at}.auth"))?;
+        let (auth, credential) = self.auth.unwrap_or(AuthInput::None {}).split(&format!("{at}.auth"))?;
         Ok((HelperEndpoint { url: self.url, headers: self.headers, auth, options: self.options }, credential))
     }
 }

@@ -40,6 +40,29 @@ const MAX_KEPT: usize = 256 * 1024;
 struct Kept {
     status: u16,
     body: String,
+    /// The request's fingerprint ([`fingerprint`]); absent in answers kept before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
+}
+
+/// Requests larger than this are refused when they carry an `Idempotency-Key` (they must
+/// be read whole to be fingerprinted; axum's own limit for any body is the same).
+const MAX_REQUEST: usize = 2 * 1024 * 1024;
+
+/// What identifies a request beyond its key and path: its query and body (SHA-256, hex).
+/// A key reused with another request is refused rather than answered with the first one's
+/// outcome (as the IETF Idempotency-Key draft asks).
+fn fingerprint(query: Option<&str>, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(query.unwrap_or_default().as_bytes());
+    h.update([0]);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+fn reused() -> ApiError {
+    ApiError::invalid("Idempotency-Key", "was used with another request (query or body) on this path")
 }
 
 pub(super) async fn replay(
@@ -47,15 +70,24 @@ pub(super) async fn replay(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let key = match req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(k) if req.method() == Method::POST => k.to_owned(),
+    let key = match req.headers().get("idempotency-key") {
+        Some(k) if req.method() == Method::POST => k.as_bytes(),
         _ => return Ok(next.run(req).await),
     };
-    if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::invalid("Idempotency-Key", "1 to 255 characters"));
+    // Visible ASCII (inner spaces allowed): a key that is not is refused, not ignored.
+    if key.is_empty() || key.len() > 255 || !key.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return Err(ApiError::invalid("Idempotency-Key", "1 to 255 visible ASCII characters"));
     }
+    let key = String::from_utf8_lossy(key).into_owned();
     let claim_key = format!("idempotency/{}/{key}", req.uri().path());
     let withhold = reveals_secret(req.uri().path());
+    let (parts, body) = req.into_parts();
+    let body = to_bytes(body, MAX_REQUEST)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, "the request body could not be read"))?;
+    let request = fingerprint(parts.uri.query(), &body);
+    let req = Request::from_parts(parts, Body::from(body));
+    let withheld = format!("{WITHHELD}:{request}");
     match st.backend.dedup.claim(&claim_key, PENDING, st.config.idempotency_pending).await? {
         Claim::Existing(v) if v == PENDING => {
             return Err(ApiError::new(
@@ -63,7 +95,10 @@ pub(super) async fn replay(
                 "a request with this Idempotency-Key is in progress",
             ));
         }
-        Claim::Existing(v) if v == WITHHELD => {
+        Claim::Existing(v) if v == WITHHELD || v.starts_with(&format!("{WITHHELD}:")) => {
+            if v != WITHHELD && v != withheld {
+                return Err(reused());
+            }
             return Err(ApiError::new(
                 ErrorCode::IDEMPOTENCY_REPLAY_WITHHELD,
                 "the request with this Idempotency-Key succeeded; its answer showed a secret and is not kept",
@@ -71,6 +106,9 @@ pub(super) async fn replay(
         }
         Claim::Existing(v) => {
             let kept: Kept = serde_json::from_str(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            if kept.request.as_ref().is_some_and(|r| *r != request) {
+                return Err(reused());
+            }
             let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
             let mut resp = (status, kept.body).into_response();
             resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
@@ -87,14 +125,18 @@ pub(super) async fn replay(
         return Ok(resp);
     }
     if withhold {
-        st.backend.dedup.put(&claim_key, WITHHELD, WINDOW).await?;
+        st.backend.dedup.put(&claim_key, &withheld, WINDOW).await?;
         return Ok(resp);
     }
     let (parts, body) = resp.into_parts();
     let bytes = to_bytes(body, MAX_KEPT).await;
     match bytes {
         Ok(bytes) => {
-            let kept = Kept { status: status.as_u16(), body: String::from_utf8_lossy(&bytes).into_owned() };
+            let kept = Kept {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+                request: Some(request),
+            };
             let value = serde_json::to_string(&kept).map_err(|e| ApiError::Internal(Box::new(e)))?;
             st.backend.dedup.put(&claim_key, &value, WINDOW).await?;
             Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -57,9 +57,8 @@ pub struct ManagementState {
 
 pub fn router(state: Arc<ManagementState>) -> Router {
     let idempotent = middleware::from_fn_with_state(state.clone(), idempotency::replay);
-    let (api, mut doc) = openapi_router().split_for_parts();
-    utoipa::Modify::modify(&crate::openapi::Conventions, &mut doc);
-    let doc = Arc::new(doc);
+    let (api, _) = openapi_router().split_for_parts();
+    let doc = Arc::new(openapi());
     api.route_layer(idempotent)
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
@@ -78,10 +77,13 @@ fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
         .merge(params::routes())
 }
 
-/// The OpenAPI document as served.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document as served: utoipa's, with the shared conventions and the
+/// constraints its model cannot carry (see [`crate::openapi::constraints`]).
+pub fn openapi() -> serde_json::Value {
     let mut doc = openapi_router().split_for_parts().1;
     utoipa::Modify::modify(&crate::openapi::Conventions, &mut doc);
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
+    crate::openapi::constraints::apply(&mut doc);
     doc
 }
 

@@ -57,11 +57,27 @@ pub struct CreateWebhook {
     pub provider: Provider,
     pub location: Location,
     /// A string, or Meta's `{"verifyToken", "appSecret"}`.
+    #[serde(default, deserialize_with = "optional_provider_secret")]
     pub provider_secret: Option<ProviderSecret>,
     /// Called on activation (see `helpers`).
     pub registration: Option<HelperInput>,
     /// Called on deactivation.
     pub deregistration: Option<HelperInput>,
+}
+
+/// A provider secret from a request: GENERIC_HMAC's `toleranceSeconds` may be spelled as a
+/// whole float, like every integer of the API (see [`crate::domain::limits::whole`]).
+fn provider_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProviderSecret, D::Error> {
+    let mut value = serde_json::Value::deserialize(d)?;
+    crate::domain::limits::whole::normalize(&mut value, &["toleranceSeconds"]);
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
+
+fn optional_provider_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ProviderSecret>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        value => provider_secret(value).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// Checks a provider secret's shape against the provider.
@@ -494,7 +510,11 @@ async fn url(State(st): St, Path(id): Path<String>, headers: HeaderMap, uri: Uri
 ///
 /// A new key; the old one fails from now on (in AWS, once warm caches expire).
 #[utoipa::path(post, operation_id = "resetApiKey", path = "/v1/webhooks/{id}/api-key", tag = "webhooks", params(WebhookPath),
-    responses((status = 200, description = "The new URL; the old key fails from now on", body = UrlView), (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema)))]
+    responses(
+        (status = 200, description = "The new URL; the old key fails from now on", body = UrlView),
+        (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`CONCURRENT_UPDATE`", body = ErrorSchema),
+    ))]
 async fn reset_api_key(
     State(st): St,
     Path(id): Path<String>,
@@ -558,7 +578,7 @@ async fn put_waiter(
     ApiJson(req): ApiJson<WaitRequest>,
 ) -> Result<Json<Waiter>, ApiError> {
     let webhook = load(&st, &id).await?;
-    if instance.is_empty() || instance.len() > 256 {
+    if instance.is_empty() || instance.chars().count() > 256 {
         return Err(ApiError::invalid("processInstanceId", "must be 1 to 256 characters"));
     }
     let bindings = st.backend.registry.list_bindings(&webhook.id).await?;
@@ -619,8 +639,10 @@ async fn remove_waiters(State(st): St, Path((id, instance)): Path<(String, Strin
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateProviderSecret {
+    #[serde(deserialize_with = "provider_secret")]
     pub provider_secret: ProviderSecret,
     /// How long the previous secret keeps verifying: 0 to 7 days, default 24 hours.
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub overlap_seconds: Option<u64>,
 }
 
@@ -640,6 +662,7 @@ struct ProviderSecretRotated {
         (status = 200, body = ProviderSecretRotated),
         (status = 400, description = "`INVALID_REQUEST_BODY`, `VALIDATION_FAILED`, `WEBHOOK_META_SECRETS_REQUIRED`, `CONFIG_PARAM_NOT_FOUND`", body = ErrorSchema),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorSchema),
+        (status = 409, description = "`CONCURRENT_UPDATE`", body = ErrorSchema),
     ))]
 async fn rotate_provider_secret(
     State(st): St,

@@ -220,6 +220,46 @@ pub trait Queues: Send + Sync {
     async fn depth(&self, queue: &QueueRef) -> Result<u64, StoreError>;
 }
 
+/// Sends one chunk (at most [`MAX_BATCH`] entries, each tagged with what the caller needs to
+/// know of it) in up to `attempts` calls, retrying only the entries that failed with a
+/// retryable error (or all of them when the whole call failed). Returns the entries that
+/// could not be sent, each with the reason. The fan-out and the dispatcher both send this way.
+pub async fn send_with_retries<T>(
+    queues: &dyn Queues,
+    queue: &QueueRef,
+    mut chunk: Vec<(T, OutgoingMessage)>,
+    attempts: u32,
+) -> Vec<(T, String)> {
+    let mut failed = Vec::new();
+    let mut last = String::new();
+    for _ in 0..attempts.max(1) {
+        if chunk.is_empty() {
+            break;
+        }
+        let messages: Vec<OutgoingMessage> = chunk.iter().map(|(_, m)| m.clone()).collect();
+        match queues.send_batch(queue, &messages).await {
+            Ok(results) => {
+                let mut retry = Vec::new();
+                for ((tag, message), result) in chunk.into_iter().zip(results) {
+                    if let Err(f) = result {
+                        let cause = format!("{queue}: {}", f.code);
+                        if f.retryable {
+                            last = cause;
+                            retry.push((tag, message));
+                        } else {
+                            failed.push((tag, cause));
+                        }
+                    }
+                }
+                chunk = retry;
+            }
+            Err(e) => last = format!("{queue}: {e}"),
+        }
+    }
+    failed.extend(chunk.into_iter().map(|(tag, _)| (tag, last.clone())));
+    failed
+}
+
 /// Payload blobs: events too large for a queue message, kept for replay.
 #[async_trait]
 pub trait BlobStore: Send + Sync {

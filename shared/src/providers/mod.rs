@@ -137,7 +137,7 @@ impl GenericHmac {
         }
         if let (Some(tol), Some(ts)) = (self.tolerance_seconds, ts) {
             let ts: i64 = ts.trim().parse().map_err(|_| VerifyError::Missing)?;
-            if (now - ts).unsigned_abs() > tol {
+            if now.abs_diff(ts) > tol {
                 return Err(VerifyError::Stale);
             }
         }
@@ -633,7 +633,8 @@ pub fn verify_at(
             match tolerance {
                 Some(t) => {
                     let ts: i64 = ts.trim().parse().map_err(|_| VerifyError::Missing)?;
-                    if now - ts > t.secs || (t.future && ts - now > t.secs) { Err(VerifyError::Stale) } else { Ok(()) }
+                    let stale = now.saturating_sub(ts) > t.secs || (t.future && ts.saturating_sub(now) > t.secs);
+                    if stale { Err(VerifyError::Stale) } else { Ok(()) }
                 }
                 None => Ok(()),
             }
@@ -656,7 +657,7 @@ pub fn verify_at(
             }
             // The body is not signed: only fresh signatures count (tokens are deduplicated).
             let ts: i64 = ts.parse().map_err(|_| VerifyError::Missing)?;
-            if (now - ts).abs() > 300 { Err(VerifyError::Stale) } else { Ok(()) }
+            if now.abs_diff(ts) > 300 { Err(VerifyError::Stale) } else { Ok(()) }
         }
         Scheme::Twilio => verify_twilio(secrets, headers, body, target),
         Scheme::Hmac(h) => {
@@ -674,7 +675,7 @@ pub fn verify_at(
 fn linear_timestamp(body: &[u8], now: i64) -> Result<(), VerifyError> {
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| VerifyError::Missing)?;
     let ts = v.get("webhookTimestamp").and_then(serde_json::Value::as_i64).ok_or(VerifyError::Missing)?;
-    if (now * 1000 - ts).abs() > 60_000 { Err(VerifyError::Stale) } else { Ok(()) }
+    if now.saturating_mul(1000).abs_diff(ts) > 60_000 { Err(VerifyError::Stale) } else { Ok(()) }
 }
 
 fn verify_hmac(
@@ -769,7 +770,8 @@ fn verify_hmac(
                 chrono::DateTime::parse_from_rfc3339(ts.trim()).map_err(|_| VerifyError::Missing)?.timestamp()
             }
         };
-        if now - ts > tol.secs || (tol.future && ts - now > tol.secs) {
+        // Saturating: a signed timestamp however far from the clock is stale, never an overflow.
+        if now.saturating_sub(ts) > tol.secs || (tol.future && ts.saturating_sub(now) > tol.secs) {
             return Err(VerifyError::Stale);
         }
     }

@@ -679,3 +679,64 @@ fn delivery_ids_tell_deliveries_apart() {
     assert_eq!(delivery_id(Provider::Okta, &headers(&[("Authorization", "Basic x")]), a), None);
     assert_eq!(delivery_id(Provider::Gitlab, &headers(&[("X-Gitlab-Token", "t")]), a), None);
 }
+
+/// Found by `fuzz/provider_signatures`: a correctly signed timestamp far from the clock
+/// (Stripe's `t=-9223372036854775808`) overflowed the freshness arithmetic: a panic in
+/// debug builds, and in release a wrap-around that passed Stripe's past-only check. The
+/// same arithmetic in the other schemes (public keys, Mailgun, Linear, GENERIC_HMAC) too.
+#[test]
+fn extreme_timestamps_are_stale_not_an_overflow() {
+    use ed25519_dalek::Signer;
+    let mac = |key: &[u8], parts: &[&[u8]]| {
+        let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        parts.iter().for_each(|p| m.update(p));
+        m.finalize().into_bytes()
+    };
+    for now in [1_700_000_000, i64::MIN, i64::MAX] {
+        // A real clock, or one at an extreme, with a timestamp at either extreme.
+        for ts in [i64::MIN, i64::MAX].into_iter().filter(|ts| *ts != now) {
+            let t = ts.to_string();
+            let sig = hex::encode(mac(b"whsec_x", &[t.as_bytes(), b".", BODY]));
+            let stripe =
+                check(Provider::Stripe, "whsec_x", &[("Stripe-Signature", &format!("t={t},v1={sig}"))], BODY, now);
+            // Stripe checks the past only: a timestamp ahead of the clock passes.
+            assert_eq!(stripe, if ts > now { Ok(()) } else { Err(VerifyError::Stale) }, "stripe t={t} now={now}");
+
+            let sig = format!("v0={}", hex::encode(mac(b"k", &[b"v0:", t.as_bytes(), b":", BODY])));
+            let slack = [("X-Slack-Signature", sig.as_str()), ("X-Slack-Request-Timestamp", t.as_str())];
+            assert_eq!(
+                check(Provider::Slack, "k", &slack, BODY, now),
+                Err(VerifyError::Stale),
+                "slack t={t} now={now}"
+            );
+
+            let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+            let public = hex::encode(key.verifying_key().to_bytes());
+            let sig = hex::encode(key.sign(&[t.as_bytes(), BODY].concat()).to_bytes());
+            let discord = [("X-Signature-Ed25519", sig.as_str()), ("X-Signature-Timestamp", t.as_str())];
+            assert_eq!(check(Provider::Discord, &public, &discord, BODY, now), Err(VerifyError::Stale));
+
+            let sig = hex::encode(mac(b"mg", &[t.as_bytes(), b"tok"]));
+            let body = format!(r#"{{"signature":{{"timestamp":"{t}","token":"tok","signature":"{sig}"}}}}"#);
+            assert_eq!(check(Provider::Mailgun, "mg", &[], body.as_bytes(), now), Err(VerifyError::Stale));
+
+            let body = format!(r#"{{"webhookTimestamp":{ts}}}"#);
+            let sig = hex::encode(mac(b"lin", &[body.as_bytes()]));
+            let linear = check(Provider::Linear, "lin", &[("Linear-Signature", &sig)], body.as_bytes(), now);
+            assert_eq!(linear, Err(VerifyError::Stale));
+
+            let cfg: ProviderSecret = serde_json::from_value(serde_json::json!({
+                "secret": "g", "header": "X-Sig", "template": "{timestamp}.{body}", "timestampHeader": "X-Ts",
+                "toleranceSeconds": 60
+            }))
+            .unwrap();
+            let sig = hex::encode(mac(b"g", &[t.as_bytes(), b".", BODY]));
+            let h = headers(&[("X-Sig", &sig), ("X-Ts", &t)]);
+            assert_eq!(verify_configured(&[&cfg], &h, BODY, now), Err(VerifyError::Stale));
+        }
+    }
+    // Linear's clock in milliseconds, at the end of the range.
+    let body = br#"{"webhookTimestamp":1700000000000}"#;
+    let sig = hex::encode(mac(b"lin", &[body]));
+    assert_eq!(check(Provider::Linear, "lin", &[("Linear-Signature", &sig)], body, i64::MAX), Err(VerifyError::Stale));
+}
