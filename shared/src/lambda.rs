@@ -62,14 +62,15 @@ impl AwsApp {
     }
 
     pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>, events_queue: QueueRef) -> Router {
-        crate::error::with_json_fallbacks(management::router(Arc::new(ManagementState {
+        let api = management::router(Arc::new(ManagementState {
             backend: self.backend.clone(),
             dispatcher,
             queues: QueueRefs { events: events_queue },
             cache: self.cache.clone(),
             config,
-        })))
-        .layer(axum::middleware::from_fn(management_caller))
+        }));
+        crate::error::with_json_fallbacks(api.merge(crate::openapi::route()))
+            .layer(axum::middleware::from_fn(management_caller))
     }
 
     pub fn fanout(&self, config: FanoutConfig) -> Fanout {

@@ -6,6 +6,7 @@
 //! and one module per function (`ingress`, `fanout`, `management`), each exposing a router or
 //! handler that the thin Lambda binaries and the local runner mount.
 
+pub mod accept;
 pub mod backend;
 pub mod cache;
 pub mod config;

@@ -27,8 +27,29 @@ pub struct ErrorSchema {
 /// The OpenAPI 3.1 document of this API
 #[utoipa::path(get, operation_id = "getOpenApi", path = "/v1/openapi.json", tag = "meta", security(()),
     responses((status = 200, description = "This document", content_type = "application/json")))]
-#[allow(dead_code)] // documents the route `management::router` serves
+#[allow(dead_code)] // documents the route `route()` serves
 fn openapi_document() {}
+
+/// The whole API's document as served at `/v1/openapi.json`: the management routes and the
+/// ingress routes, with the shared conventions and the constraints utoipa's model cannot
+/// carry (see [`constraints`]). Assembled here, at the top, so neither part imports the other.
+pub fn document() -> serde_json::Value {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::management::openapi());
+    doc.merge(crate::ingress::openapi());
+    Modify::modify(&Conventions, &mut doc);
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
+    constraints::apply(&mut doc);
+    doc
+}
+
+/// `GET /v1/openapi.json`: public (the description holds no data). The composition roots
+/// (the management Lambda, the local runner) mount it beside the management router.
+pub fn route() -> axum::Router {
+    let doc = std::sync::Arc::new(document());
+    axum::Router::new()
+        .route("/v1/openapi.json", axum::routing::get(move || std::future::ready(axum::Json(doc.clone()))))
+}
 
 #[derive(OpenApi)]
 #[openapi(

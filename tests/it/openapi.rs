@@ -71,7 +71,7 @@ async fn the_document_is_valid_openapi_3_1_and_covers_every_route_and_error_code
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    assert_eq!(doc, serde_json::to_value(hookbridge::management::openapi()).unwrap(), "served as generated");
+    assert_eq!(doc, serde_json::to_value(hookbridge::openapi::document()).unwrap(), "served as generated");
 
     // Every endpoint is documented, and nothing else is.
     let documented: Vec<(String, String)> = operations(&doc).into_iter().map(|(m, p, _)| (m, p)).collect();
@@ -182,7 +182,7 @@ fn no_route_bypasses_the_documented_router() {
 #[test]
 fn the_document_states_the_limits_the_server_enforces() {
     use hookbridge::domain::limits;
-    let doc = hookbridge::management::openapi();
+    let doc = hookbridge::openapi::document();
     let s = &doc["components"]["schemas"];
     assert_eq!((s["WebhookName"]["minLength"].as_u64(), s["WebhookName"]["maxLength"].as_u64()), (Some(3), Some(50)));
     assert_eq!(s["ConnectorName"]["maxLength"], 100);

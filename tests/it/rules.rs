@@ -35,3 +35,25 @@ fn no_detached_tasks_in_request_paths() {
         .collect();
     assert!(offenders.is_empty(), "detached tasks in request paths: {offenders:?}");
 }
+
+/// The layers' two forbidden imports (docs/architecture.md): management does not reach
+/// into the ingress (both use `accept`), and the domain does not depend on provider
+/// verification (it holds the secrets' shapes; `providers` verifies with them).
+#[test]
+fn layers_do_not_import_what_they_must_not() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src");
+    for (layer, forbidden) in
+        [("management", ["crate::ingress", "super::ingress"]), ("domain", ["crate::providers", "super::providers"])]
+    {
+        let mut files = Vec::new();
+        rust_files(&root.join(layer), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for f_ in forbidden {
+                    assert!(!line.contains(f_), "{} imports {f_}: {line}", f.display());
+                }
+            }
+        }
+    }
+}

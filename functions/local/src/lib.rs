@@ -289,6 +289,7 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
         Router::new()
             .merge(ingress::router(ingress))
             .merge(management::router(management))
+            .merge(hookbridge::openapi::route())
             .merge(local_routes::router(local)),
     )
     .layer(middleware::from_fn(client_addr));

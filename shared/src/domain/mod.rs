@@ -7,6 +7,7 @@ mod event;
 mod ids;
 pub mod limits;
 mod path;
+mod provider_secret;
 mod webhook;
 
 pub use binding::{Binding, BindingKind, ProcessDefinitionId, TriggerType, Waiter};
@@ -18,6 +19,7 @@ pub use connector::{
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};
 pub use path::{JsonPath, PathError, Step, correlation_text};
+pub use provider_secret::{GenericHmac, HashAlgorithm, ProviderSecret, SignatureEncoding};
 pub use webhook::{
     ApiKey, FailedTrigger, HelperEndpoint, HelperFailure, Helpers, Location, Provider, Webhook, WebhookName,
     WebhookSecrets, WebhookState,

@@ -45,7 +45,7 @@ impl<'de> Deserialize<'de> for WebhookName {
 }
 
 /// Who calls the webhook, and so how its requests are authenticated. Fixed once saved.
-/// How each one verifies is data in `providers::scheme`.
+/// How each one verifies is data in the `providers` module's scheme table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Provider {
@@ -313,10 +313,10 @@ pub struct WebhookSecrets {
     pub api_key: ApiKey,
     /// The provider's signing secret (or Meta's pair).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<crate::providers::ProviderSecret>,
+    pub provider: Option<super::ProviderSecret>,
     /// The secret before the last rotation, still accepted until `previous_until`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_provider: Option<crate::providers::ProviderSecret>,
+    pub previous_provider: Option<super::ProviderSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_until: Option<DateTime<Utc>>,
     /// The registration helper's credential (token, key value, password or client secret).
@@ -340,7 +340,7 @@ impl WebhookSecrets {
 
     /// The provider secrets that verify now: the current one, then the previous one while
     /// its overlap lasts.
-    pub fn provider_secrets(&self, now: DateTime<Utc>) -> Vec<&crate::providers::ProviderSecret> {
+    pub fn provider_secrets(&self, now: DateTime<Utc>) -> Vec<&super::ProviderSecret> {
         let previous = self.previous_provider.as_ref().filter(|_| self.previous_until.is_some_and(|u| now < u));
         self.provider.iter().chain(previous).collect()
     }

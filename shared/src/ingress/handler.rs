@@ -11,13 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ClientAddr, IngressState};
 use crate::domain::{
-    EventEnvelope, EventId, FailedTrigger, FailedTriggerId, Headers, Provider, WebhookId, WebhookMessage, WebhookState,
-    payload_from_body,
+    EventEnvelope, EventId, Headers, Provider, WebhookId, WebhookMessage, WebhookState, payload_from_body,
 };
 use crate::error::{ApiError, ErrorCode, StoreError};
-use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
 use crate::metrics::AuthFailures;
-use crate::ports::{Backend, Claim, OutgoingMessage, QueueRefs};
+use crate::ports::Claim;
 use crate::providers::{self, ProviderSecret};
 use crate::registration::Registration;
 
@@ -46,7 +44,7 @@ impl Default for IngressConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
-            max_message_bytes: 256 * 1024,
+            max_message_bytes: crate::accept::MAX_MESSAGE_BYTES,
             dedup_window: std::time::Duration::from_secs(72 * 3600),
             pending_claim_ttl: PENDING_CLAIM_TTL,
             revalidate: false,
@@ -188,14 +186,14 @@ pub(super) async fn receive(
         },
         raw_body: body,
     };
-    if let Err(e) = super::route::accept(&st.backend, &st.queues, &st.config, &reg, &envelope).await {
+    if let Err(e) = crate::accept::accept(&st.backend, &st.queues, st.config.max_message_bytes, &reg, &envelope).await {
         // Not accepted: the provider's retry must be able to go through.
         if let Some(claim) = &claim {
             claim.release(&st).await;
         }
         // Authenticated but not handed on: keep it for an operator to see and replay. Awaited
         // (bounded) before answering: in Lambda nothing runs after the response.
-        keep_failed(&st.backend, &envelope, e.public_cause()).await;
+        crate::accept::keep_failed(&st.backend, &envelope, e.public_cause()).await;
         return Err(e.into());
     }
     if let Some(claim) = &claim {
@@ -469,94 +467,4 @@ pub fn forwarded_headers(
     }
     out.entry("x-request-id".into()).or_insert_with(|| vec![event_id.to_string()]);
     out
-}
-
-/// Queues an accepted event: inline when it fits a queue message, else the envelope goes to
-/// the blob store first and the message carries its key (claim check).
-pub async fn enqueue_event(
-    backend: &Backend,
-    queues: &QueueRefs,
-    config: &super::IngressConfig,
-    envelope: &EventEnvelope,
-    resume: Vec<ResumeTarget>,
-) -> Result<(), StoreError> {
-    let mut msg = EventMessage {
-        kind: EventMessageType::WebhookEvent,
-        event_id: envelope.event_id,
-        webhook_id: envelope.webhook_id,
-        event: None,
-        blob_key: None,
-        resume,
-    };
-    // Base64 grows a raw body that is not the payload text by 4/3; if the estimate alone
-    // would not fit, skip the inline try.
-    let raw = if envelope.raw_body_is_payload() { 0 } else { envelope.raw_body.len() * 4 / 3 };
-    let estimate = raw + envelope.webhook_message.payload.get().len();
-    let body = if estimate < config.max_message_bytes {
-        msg.event = Some(envelope.clone());
-        let inline = to_json_sized(&msg, estimate)?;
-        if inline.len() <= config.max_message_bytes { Some(inline) } else { None }
-    } else {
-        None
-    };
-    let body = match body {
-        Some(b) => b,
-        None => {
-            let key = event_blob_key(&envelope.event_id);
-            let bytes = to_json_sized(envelope, estimate)?;
-            backend.blobs.put_blob(&key, bytes.into()).await?;
-            msg.event = None;
-            msg.blob_key = Some(key);
-            serde_json::to_string(&msg).map_err(StoreError::backend)?
-        }
-    };
-    let results = backend.queues.send_batch(&queues.events, &[OutgoingMessage::new(body)]).await?;
-    match results.into_iter().next() {
-        Some(Ok(())) => Ok(()),
-        Some(Err(f)) => Err(StoreError::msg(format!("the events queue refused the event: {}", f.code))),
-        None => Err(StoreError::msg("the events queue returned no result")),
-    }
-}
-
-/// Serializes into one buffer sized for the payload (no regrowth copies of a large body).
-fn to_json_sized<T: Serialize>(value: &T, estimate: usize) -> Result<String, StoreError> {
-    let mut buf = Vec::with_capacity(estimate + 4096);
-    serde_json::to_writer(&mut buf, value).map_err(StoreError::backend)?;
-    String::from_utf8(buf).map_err(StoreError::backend)
-}
-
-/// How long the ingress waits to keep a refused event before answering anyway.
-const KEEP_FAILED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Keeps a refused event as a failed trigger before the answer goes out (nothing may run
-/// after a Lambda's response); bounded, so an outage that also stops this cannot hold the
-/// provider past its own timeout.
-pub(crate) async fn keep_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
-    if tokio::time::timeout(KEEP_FAILED_TIMEOUT, record_failed(backend, envelope, cause)).await.is_err() {
-        tracing::error!(event_id = %envelope.event_id, "keeping a failed event timed out");
-    }
-}
-
-async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
-    let key = event_blob_key(&envelope.event_id);
-    let stored = match serde_json::to_vec(envelope) {
-        Ok(bytes) => backend.blobs.put_blob(&key, bytes.into()).await,
-        Err(e) => Err(StoreError::backend(e)),
-    };
-    let trigger = FailedTrigger {
-        id: FailedTriggerId::generate(),
-        webhook_id: envelope.webhook_id,
-        event_id: envelope.event_id,
-        cause: format!("ingress: {cause}"),
-        failed_at: backend.clock.now(),
-        event_ref: key,
-        replayed_at: None,
-    };
-    if let Err(e) = stored {
-        tracing::error!(event_id = %envelope.event_id, error = %e, "could not keep a failed event");
-        return;
-    }
-    if let Err(e) = backend.registry.put_failed_trigger(&trigger).await {
-        tracing::error!(event_id = %envelope.event_id, error = %e, "could not record a failed trigger");
-    }
 }

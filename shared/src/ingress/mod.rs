@@ -2,7 +2,6 @@
 //! Authenticates the call, turns it into an event and queues it durably before answering.
 
 pub(crate) mod handler;
-pub mod route;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use handler::{IngressConfig, PENDING_CLAIM_TTL, enqueue_event};
+pub use handler::{IngressConfig, PENDING_CLAIM_TTL};
 
 use crate::ports::{Backend, QueueRefs};
 use crate::registration::RegistrationCache;

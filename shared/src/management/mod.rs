@@ -11,12 +11,10 @@ pub(crate) mod webhooks;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
-use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{ApiJson, ApiQuery};
@@ -58,33 +56,24 @@ pub struct ManagementState {
 pub fn router(state: Arc<ManagementState>) -> Router {
     let idempotent = middleware::from_fn_with_state(state.clone(), idempotency::replay);
     let (api, _) = openapi_router().split_for_parts();
-    let doc = Arc::new(openapi());
     api.route_layer(idempotent)
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
-        // The description of the API is public (it holds no data).
-        .route("/v1/openapi.json", get(move || std::future::ready(Json(doc.clone()))))
 }
 
-/// Every management route with its description, plus the ingress's.
+/// Every management route with its description.
 fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
-    let mut doc = crate::openapi::ApiDoc::openapi();
-    doc.merge(crate::ingress::openapi());
-    OpenApiRouter::with_openapi(doc)
+    OpenApiRouter::new()
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(triggers::routes())
         .merge(params::routes())
 }
 
-/// The OpenAPI document as served: utoipa's, with the shared conventions and the
-/// constraints its model cannot carry (see [`crate::openapi::constraints`]).
-pub fn openapi() -> serde_json::Value {
-    let mut doc = openapi_router().split_for_parts().1;
-    utoipa::Modify::modify(&crate::openapi::Conventions, &mut doc);
-    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
-    crate::openapi::constraints::apply(&mut doc);
-    doc
+/// The management routes' part of the OpenAPI document (assembled whole in
+/// [`crate::openapi::document`]).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_router().split_for_parts().1
 }
 
 /// One page of a list: `nextCursor` is absent on the last page.

@@ -11,9 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiJson, ManagementState};
+use crate::domain::ProviderSecret;
 use crate::error::{ApiError, ErrorCode};
 use crate::openapi::ErrorSchema;
-use crate::providers::ProviderSecret;
 use crate::secret::SecretString;
 
 type St = State<Arc<ManagementState>>;

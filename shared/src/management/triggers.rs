@@ -14,7 +14,6 @@ use utoipa_axum::routes;
 use super::{ApiQuery, ListPage, ManagementState};
 use crate::domain::{EventEnvelope, EventId, FailedTrigger, FailedTriggerId, WebhookId};
 use crate::error::{ApiError, ErrorCode};
-use crate::ingress::IngressConfig;
 use crate::openapi::ErrorSchema;
 use crate::ports::PageRequest;
 
@@ -120,8 +119,7 @@ async fn replay(State(st): St, Path(id): Path<String>) -> Result<(StatusCode, Js
         .get(&st.backend, &envelope.webhook_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::WEBHOOK_NOT_FOUND, "the webhook no longer exists"))?;
-    let config = IngressConfig::default();
-    crate::ingress::route::accept(&st.backend, &st.queues, &config, &reg, &envelope).await?;
+    crate::accept::accept(&st.backend, &st.queues, crate::accept::MAX_MESSAGE_BYTES, &reg, &envelope).await?;
     trigger.replayed_at = Some(st.backend.clock.now());
     st.backend.registry.put_failed_trigger(&trigger).await?;
     tracing::info!(failed_trigger = %trigger.id, event_id = %envelope.event_id, "failed trigger replayed");

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::helpers::{self, HelperInput};
 use super::{ApiJson, ApiQuery, ListPage, ManagementState};
+use crate::domain::ProviderSecret;
 use crate::domain::{
     ApiKey, Binding, BindingId, BindingKind, HelperEndpoint, HelperFailure, Helpers, Location, LocationId, Provider,
     TriggerType, Waiter, Webhook, WebhookId, WebhookName, WebhookSecrets, WebhookState, correlation_text,
@@ -19,7 +20,6 @@ use crate::domain::{
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;
 use crate::ports::{PageRequest, cursor};
-use crate::providers::ProviderSecret;
 use crate::registration::webhook_secret_name;
 
 type St = State<Arc<ManagementState>>;
