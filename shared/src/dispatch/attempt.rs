@@ -1,0 +1,201 @@
+//! An attempt: load the delivery and its connector, prepare the request (auth, headers,
+//! signature) and call the endpoint; the outcome goes to `record`.
+
+use super::intake::message;
+use super::record::attempt_of;
+use super::*;
+
+impl Dispatcher {
+    /// One attempt of a queued delivery. `Err` only when the outcome could not be recorded
+    /// (the message is then retried by the queue).
+    pub async fn attempt(&self, m: &DeliveryMessage) -> Result<(), StoreError> {
+        let Some(record) = self.backend.deliveries.get_delivery(&m.delivery_id).await? else {
+            tracing::warn!(delivery_id = %m.delivery_id, "message for an unknown delivery dropped");
+            return Ok(());
+        };
+        if record.status != DeliveryStatus::Pending {
+            return Ok(()); // a duplicate message: done already
+        }
+        let now = self.backend.clock.now();
+        if let Some(at) = m.not_before.filter(|at| *at > now) {
+            // Not due yet: wait another hop.
+            let wait = (at - now).to_std().unwrap_or_default();
+            return self.send(&[message(record.id, Some(at), wait)]).await;
+        }
+        let Some(entry) = self.connector(&record.connector_id).await? else {
+            return self.finish(record, None, Some("the connector was deleted".into()), DeliveryStatus::Failed).await;
+        };
+        let (connector, secrets) = (&entry.0, &entry.1);
+        if !connector.enabled {
+            return self.finish(record, None, Some("the connector is disabled".into()), DeliveryStatus::Failed).await;
+        }
+        let response = match prepare(connector, secrets, &record, now) {
+            Ok(req) => self.client.send(req).await,
+            Err(e) => {
+                return self.finish(record, None, Some(e), DeliveryStatus::Failed).await;
+            }
+        };
+        self.record(connector, record, response).await
+    }
+
+    /// Calls a connector now and returns its answer (flow steps); the call is logged as a
+    /// delivery but not retried.
+    pub async fn invoke(
+        &self,
+        connector_id: &ConnectorId,
+        event: &OutboundEvent,
+    ) -> Result<Option<ImmediateResult>, IntakeError> {
+        event.validate().map_err(|e| IntakeError::Invalid(e.to_string()))?;
+        let Some(entry) = self.connector(connector_id).await? else { return Ok(None) };
+        let (connector, secrets) = (&entry.0, &entry.1);
+        let now = self.backend.clock.now();
+        let mut record = DeliveryRecord {
+            id: delivery_id(&event.id, connector_id),
+            connector_id: *connector_id,
+            event: event.clone(),
+            batch: None,
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let resp = match prepare(connector, secrets, &record, now) {
+            Ok(req) => self.client.send(req).await,
+            Err(e) => return Err(IntakeError::Invalid(e)),
+        };
+        record.attempts.push(attempt_of(&resp, now));
+        record.status = if resp.status.is_some_and(|s| (200..300).contains(&s)) {
+            DeliveryStatus::Succeeded
+        } else {
+            DeliveryStatus::Failed
+        };
+        // A new record, or (the same event invoked again) this call added to the existing one.
+        match self.backend.deliveries.create_delivery(&record).await {
+            Err(StoreError::Conflict(Conflict::AlreadyExists)) => {
+                self.save_attempt(&record).await?;
+            }
+            other => other?,
+        }
+        Ok(Some(ImmediateResult {
+            delivery_id: record.id,
+            status: resp.status,
+            headers: resp.headers.into_iter().collect(),
+            body: resp.body,
+            error: resp.error,
+            latency_ms: resp.latency.as_millis() as u64,
+        }))
+    }
+
+    pub(super) async fn finish(
+        &self,
+        mut record: DeliveryRecord,
+        status: Option<u16>,
+        error: Option<String>,
+        outcome: DeliveryStatus,
+    ) -> Result<(), StoreError> {
+        let now = self.backend.clock.now();
+        record.attempts.push(DeliveryAttempt { at: now, status, latency_ms: 0, error, response: None });
+        record.status = outcome;
+        record.next_attempt_at = None;
+        record.updated_at = now;
+        self.save_attempt(&record).await.map(|_| ())
+    }
+}
+
+/// Builds the request for one attempt: body, content type, custom headers, auth, the
+/// stable `webhook-id`, and the signature over the exact body bytes.
+pub fn prepare(
+    connector: &Connector,
+    secrets: &ConnectorSecrets,
+    record: &DeliveryRecord,
+    now: DateTime<Utc>,
+) -> Result<OutboundRequest, String> {
+    let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
+    let template = match &connector.body_template {
+        Some(t) => Some(serde_json::from_str::<serde_json::Value>(t).map_err(|e| format!("bodyTemplate: {e}"))?),
+        None => None,
+    };
+    let shape = |event: serde_json::Value| match &template {
+        Some(t) => template::render(t, &event),
+        None => event,
+    };
+    let mut body_value = match &record.batch {
+        // A batch: every event, each shaped by the template, as {"events": [...]}.
+        Some(text) => {
+            let events: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| format!("batch: {e}"))?;
+            serde_json::json!({ "events": events.into_iter().map(shape).collect::<Vec<_>>() })
+        }
+        None => shape(serde_json::to_value(&record.event).map_err(|e| e.to_string())?),
+    };
+    let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
+    headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+    apply_auth(&connector.auth, secrets.credential.as_ref(), &mut url, &mut headers, &mut body_value)?;
+    let body = serde_json::to_vec(&body_value).map_err(|e| e.to_string())?;
+    let id = record.id.to_string();
+    headers.push(("webhook-id".into(), id.clone()));
+    if let Some(scheme) = connector.signing {
+        let secret = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
+        let mut signed = signing::sign(scheme, secret, &id, now.timestamp(), &body)?;
+        // During a rotation's overlap Standard Webhooks carries both signatures (its header
+        // is a space-separated list), so receivers can switch secrets at their own pace.
+        if let (SigningScheme::StandardWebhooks, Some(previous)) = (scheme, secrets.previous_signing(now)) {
+            let old = signing::sign(scheme, previous, &id, now.timestamp(), &body)?;
+            for ((k, v), (_, o)) in signed.iter_mut().zip(old) {
+                if *k == "webhook-signature" {
+                    *v = format!("{v} {o}");
+                }
+            }
+        }
+        for (k, v) in signed {
+            headers.retain(|(h, _)| h != k);
+            headers.push((k.to_owned(), v));
+        }
+    }
+    let method = match connector.method {
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+    };
+    Ok(OutboundRequest {
+        method,
+        url,
+        headers,
+        body,
+        timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
+        trust_any_certificate: connector.trust_any_certificate,
+    })
+}
+
+/// Adds an endpoint's auth to a request: a header, a query parameter, or (CLIENT_SECRET) a
+/// top-level `clientSecret` field of a JSON object body. Connectors and registration helpers
+/// share it.
+pub fn apply_auth(
+    auth: &ConnectorAuth,
+    credential: Option<&crate::secret::SecretString>,
+    url: &mut reqwest::Url,
+    headers: &mut Vec<(String, String)>,
+    body: &mut serde_json::Value,
+) -> Result<(), String> {
+    let credential = || credential.map(|c| c.expose()).ok_or("the endpoint has no credential");
+    match auth {
+        ConnectorAuth::None => {}
+        ConnectorAuth::Bearer => headers.push(("authorization".into(), format!("Bearer {}", credential()?))),
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Header } => {
+            headers.push((key.to_ascii_lowercase(), credential()?.to_owned()))
+        }
+        ConnectorAuth::ApiKey { key, placement: KeyPlacement::Query } => {
+            url.query_pairs_mut().append_pair(key, credential()?);
+        }
+        ConnectorAuth::Basic { username } => {
+            let pair = format!("{username}:{}", credential()?);
+            headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
+        }
+        ConnectorAuth::ClientSecret => {
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("clientSecret".into(), serde_json::Value::String(credential()?.to_owned()));
+            }
+        }
+    }
+    Ok(())
+}
