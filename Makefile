@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch soak crash-test build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ bench-dispatch: ## outbound dispatch under load (LOAD_EVENTS, LOAD_PRODUCERS, LO
 soak: ## sustained load: SOAK_SECS (60) at the runner's maximum rate, RSS sampled (RELIABILITY.md)
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench soak
+
+fuzz: ## 30 s of each cargo-fuzz target (long runs: fuzz/run.sh 600; figures in RELIABILITY.md)
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	fuzz/run.sh 30
 
 crash-test: ## the kill -9 crash test alone (it also runs in make test)
 	cargo build --quiet -p hookbridge-local

@@ -163,24 +163,20 @@ pub struct UpdateConnector {
     pub auth: Option<AuthInput>,
     pub headers: Option<BTreeMap<String, String>>,
     /// `null` removes signing.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub signing: Option<Option<SigningInput>>,
     pub trust_any_certificate: Option<bool>,
     pub event_types: Option<Vec<String>>,
     /// `null` removes the template.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub body_template: Option<Option<serde_json::Value>>,
     /// `null` turns batching off.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub batch: Option<Option<BatchInput>>,
     #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub timeout_ms: Option<u64>,
     pub retry: Option<RetryPolicy>,
     pub enabled: Option<bool>,
-}
-
-fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

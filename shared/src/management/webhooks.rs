@@ -698,15 +698,10 @@ pub struct UpdateWebhook {
     /// Accepted only when unchanged: the provider is fixed once saved.
     pub provider: Option<Provider>,
     /// A new helper, or `null` to remove it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub registration: Option<Option<HelperInput>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub deregistration: Option<Option<HelperInput>>,
-}
-
-/// Tells a field given as `null` (Some(None)) from one left out (None).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Change a webhook
