@@ -26,9 +26,8 @@ Usage: moto_iam.py TEMPLATE ENDPOINT OUT.json
 import json
 import re
 import sys
-
-import boto3
 import urllib.request
+
 import yaml
 
 ACCOUNT = "123456789012"
@@ -135,6 +134,10 @@ def function_policy(template, function):
 
 
 def main():
+    # Imported here: infra/check_template.py (make lint) reuses this file's YAML loader
+    # without the emulator's client libraries.
+    import boto3
+
     template_path, endpoint, out = sys.argv[1:4]
     with open(template_path) as f:
         template = yaml.load(f, Loader=Loader)

@@ -664,20 +664,21 @@ async fn rotate_signing_secret(
         serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorCode::INVALID_REQUEST_BODY, e.to_string()))?
     };
     let overlap = req.overlap_seconds.unwrap_or(86_400);
-    if overlap > 7 * 86_400 {
-        return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
-    }
     if let Some(secret) = &req.secret {
         check_signing_secret(scheme, secret, "secret")?;
     }
     let read = super::secrets::read(&st, connector_secret_name(&c.id)).await?;
     let mut secrets = secrets_of(read.value.as_ref())?;
-    let now = st.backend.clock.now();
-    let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
-    secrets.previous_signing_secret = secrets.signing_secret.take().filter(|_| until.is_some());
-    secrets.previous_until = until.filter(|_| secrets.previous_signing_secret.is_some());
     let new = req.secret.unwrap_or_else(|| signing::generate_secret(scheme));
-    secrets.signing_secret = Some(new.clone());
+    let s = &mut secrets;
+    super::secrets::rotate(
+        &mut s.signing_secret,
+        &mut s.previous_signing_secret,
+        &mut s.previous_until,
+        Some(new.clone()),
+        overlap,
+        st.backend.clock.now(),
+    )?;
     read.write(&st, &secrets.to_secret()).await?;
     st.dispatcher.invalidate();
     tracing::info!(connector_id = %c.id, overlap_seconds = overlap, "signing secret rotated");

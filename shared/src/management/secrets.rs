@@ -57,3 +57,46 @@ impl Written {
         }
     }
 }
+
+/// The longest overlap a rotation may give the previous secret.
+pub(super) const MAX_OVERLAP_SECS: u64 = 7 * 86_400;
+
+/// One rotation rule for every rotating secret (a webhook's provider secret, a connector's
+/// signing secret): `next` becomes current; the current one stays valid for `overlap_secs`
+/// (none when 0), so senders and receivers can switch at their own pace. Returns until when
+/// the previous one is honoured.
+pub(super) fn rotate<T>(
+    current: &mut Option<T>,
+    previous: &mut Option<T>,
+    previous_until: &mut Option<chrono::DateTime<chrono::Utc>>,
+    next: Option<T>,
+    overlap_secs: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    if overlap_secs > MAX_OVERLAP_SECS {
+        return Err(ApiError::invalid("overlapSeconds", format!("at most 7 days ({MAX_OVERLAP_SECS})")));
+    }
+    let until = (overlap_secs > 0).then(|| now + chrono::Duration::seconds(overlap_secs as i64));
+    *previous = current.take().filter(|_| until.is_some());
+    *previous_until = until.filter(|_| previous.is_some());
+    *current = next;
+    Ok(*previous_until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_the_previous_secret_for_the_overlap_only() {
+        let now = chrono::Utc::now();
+        let (mut current, mut previous, mut until) = (Some("a"), None, None);
+        let kept = rotate(&mut current, &mut previous, &mut until, Some("b"), 60, now).unwrap();
+        assert_eq!((current, previous), (Some("b"), Some("a")));
+        assert_eq!(kept, Some(now + chrono::Duration::seconds(60)));
+        let kept = rotate(&mut current, &mut previous, &mut until, Some("c"), 0, now).unwrap();
+        assert_eq!((current, previous, kept, until), (Some("c"), None, None, None));
+        assert!(rotate(&mut current, &mut previous, &mut until, Some("d"), MAX_OVERLAP_SECS + 1, now).is_err());
+        assert_eq!(current, Some("c"), "a refused rotation changes nothing");
+    }
+}

@@ -673,17 +673,18 @@ async fn rotate_provider_secret(
     let next = super::params::resolve(&st, Some(req.provider_secret)).await?;
     validate_provider_secret(webhook.provider, &next)?;
     let overlap = req.overlap_seconds.unwrap_or(86_400);
-    if overlap > 7 * 86_400 {
-        return Err(ApiError::invalid("overlapSeconds", "at most 7 days (604800)"));
-    }
     let read = super::secrets::read(&st, webhook_secret_name(&webhook.id)).await?;
     let mut secrets = WebhookSecrets::from_secret(read.value.as_ref().ok_or_else(not_found)?)
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let now = st.backend.clock.now();
-    let until = (overlap > 0).then(|| now + chrono::Duration::seconds(overlap as i64));
-    secrets.previous_provider = secrets.provider.take().filter(|_| until.is_some());
-    secrets.previous_until = until.filter(|_| secrets.previous_provider.is_some());
-    secrets.provider = next;
+    let s = &mut secrets;
+    super::secrets::rotate(
+        &mut s.provider,
+        &mut s.previous_provider,
+        &mut s.previous_until,
+        next,
+        overlap,
+        st.backend.clock.now(),
+    )?;
     read.write(&st, &secrets.to_secret()).await?;
     touch(&st, &webhook.id).await;
     tracing::info!(webhook_id = %webhook.id, overlap_seconds = overlap, "provider secret rotated");
