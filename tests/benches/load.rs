@@ -12,20 +12,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hookbridge_tests::bench::{ReleaseRunner, env_num, median};
-use serde_json::{Value, json};
+use hookbridge_tests::bench::{ReleaseRunner, admin, env_num, median, started_webhook};
 
 const TOKEN: &str = "load-test-token";
-
-async fn admin(http: &reqwest::Client, base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
 
 struct RunResult {
     accepted: usize,
@@ -41,28 +30,7 @@ async fn run_once(n: usize, concurrency: usize) -> RunResult {
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(concurrency).build().unwrap();
     let runner = ReleaseRunner::start(&http, TOKEN).await;
     let base = runner.base.clone();
-    let created = admin(
-        &http,
-        &base,
-        reqwest::Method::POST,
-        "/v1/webhooks",
-        Some(json!({"name": "load", "provider": "GENERIC", "location": {"orgId": "o", "workspaceId": "w", "appId": "a"}})),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    admin(
-        &http,
-        &base,
-        reqwest::Method::POST,
-        &format!("/v1/webhooks/{id}/bindings"),
-        Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "load-starts"})),
-    )
-    .await;
-    admin(&http, &base, reqwest::Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
-    let url = admin(&http, &base, reqwest::Method::GET, &format!("/v1/webhooks/{id}/url"), None).await["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = started_webhook(&http, &base, TOKEN, "load", "load-starts").await;
 
     // A 1 KiB JSON body.
     let filler = "x".repeat(1024 - 40);
@@ -106,7 +74,7 @@ async fn run_once(n: usize, concurrency: usize) -> RunResult {
 
     // End to end: until every accepted event is on the process queue.
     loop {
-        let d = admin(&http, &base, reqwest::Method::GET, "/local/queues/load-starts", None).await;
+        let d = admin(&http, &base, TOKEN, reqwest::Method::GET, "/local/queues/load-starts", None).await;
         if d["depth"].as_u64().unwrap() as usize >= accepted {
             break;
         }
@@ -118,7 +86,8 @@ async fn run_once(n: usize, concurrency: usize) -> RunResult {
     // Count what arrived.
     let mut seen = HashSet::new();
     loop {
-        let got = admin(&http, &base, reqwest::Method::POST, "/local/queues/load-starts/receive?max=10", None).await;
+        let got =
+            admin(&http, &base, TOKEN, reqwest::Method::POST, "/local/queues/load-starts/receive?max=10", None).await;
         let msgs = got["messages"].as_array().unwrap().clone();
         if msgs.is_empty() {
             break;

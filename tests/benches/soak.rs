@@ -13,21 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hookbridge_tests::TestReceiver;
-use hookbridge_tests::bench::{ReleaseRunner, env_num};
+use hookbridge_tests::bench::{ReleaseRunner, admin, env_num, started_webhook};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "soak-test-token";
 const CONNECTIONS: usize = 16;
-
-async fn admin(http: &reqwest::Client, base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -54,32 +44,11 @@ async fn main() {
     let pid = runner.child.id();
     let base = runner.base.clone();
     let rx = TestReceiver::start().await;
-    let w = admin(
-        &http,
-        &base,
-        reqwest::Method::POST,
-        "/v1/webhooks",
-        Some(json!({"name": "soak",
-        "provider": "GENERIC", "location": {"orgId": "o", "workspaceId": "w", "appId": "a"}})),
-    )
-    .await;
-    let id = w["id"].as_str().unwrap().to_owned();
+    let url = started_webhook(&http, &base, TOKEN, "soak", "soak-starts").await;
     admin(
         &http,
         &base,
-        reqwest::Method::POST,
-        &format!("/v1/webhooks/{id}/bindings"),
-        Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "soak-starts"})),
-    )
-    .await;
-    admin(&http, &base, reqwest::Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
-    let url = admin(&http, &base, reqwest::Method::GET, &format!("/v1/webhooks/{id}/url"), None).await["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    admin(
-        &http,
-        &base,
+        TOKEN,
         reqwest::Method::POST,
         "/v1/connectors",
         Some(json!({"name": "soak-sink", "baseUrl": rx.url("/in")})),
@@ -130,9 +99,15 @@ async fn main() {
         let (http, base, seen, drain_stop) = (http.clone(), base.clone(), seen_ingress.clone(), drain_stop.clone());
         tokio::spawn(async move {
             while !drain_stop.load(Ordering::Relaxed) {
-                let got =
-                    admin(&http, &base, reqwest::Method::POST, "/local/queues/soak-starts/receive?max=10&wait=1", None)
-                        .await;
+                let got = admin(
+                    &http,
+                    &base,
+                    TOKEN,
+                    reqwest::Method::POST,
+                    "/local/queues/soak-starts/receive?max=10&wait=1",
+                    None,
+                )
+                .await;
                 let mut seen = seen.lock().unwrap();
                 for m in got["messages"].as_array().unwrap() {
                     seen.insert(m["body"]["webhookMessage"]["payload"]["id"].as_str().unwrap().to_owned());

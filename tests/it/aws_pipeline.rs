@@ -60,6 +60,32 @@ async fn admin(router: &axum::Router, method: &str, path: &str, body: Option<Val
     invoke(router, apigw_event(APIGW_IAM, method, path, "", bytes.as_deref(), "application/json")).await
 }
 
+/// The management Lambda's router on `app` (its function's credentials), as deployed:
+/// IAM in front (no admin token), the dispatcher on `deliveries`.
+fn management_of(
+    app: &hookbridge::lambda::AwsApp,
+    events: QueueRef,
+    deliveries: QueueRef,
+    base: Option<String>,
+) -> axum::Router {
+    let dispatch = hookbridge::lambda::DispatchSettings {
+        queues: hookbridge::ports::DispatchQueues { deliveries: deliveries.clone(), dead_letter: deliveries },
+        allow: hookbridge::dispatch::AllowList::default(),
+        schedule: None,
+        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
+    };
+    app.management(
+        ManagementConfig {
+            public_base_url: base,
+            admin_token: None,
+            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
+            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
+        },
+        std::sync::Arc::new(app.dispatcher(dispatch).unwrap()),
+        events,
+    )
+}
+
 /// An SQS event as Lambda would deliver these received messages (from the fixture).
 fn sqs_event(messages: &[ReceivedMessage]) -> aws_lambda_events::event::sqs::SqsEvent {
     let v: Value = serde_json::from_str(SQS).unwrap();
@@ -112,23 +138,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert!(events.is_url(), "SQS hands out URLs: {events}");
 
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
-    let dispatch = hookbridge::lambda::DispatchSettings {
-        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
-        allow: hookbridge::dispatch::AllowList::default(),
-        schedule: None,
-        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-    };
-    let dispatcher = std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap());
-    let management = mgmt.management(
-        ManagementConfig {
-            public_base_url: Some(base.into()),
-            admin_token: None,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-        },
-        dispatcher,
-        events.clone(),
-    );
+    let management = management_of(&mgmt, events.clone(), starts.clone(), Some(base.into()));
     let (status, created) = admin(
         &management,
         "POST",
@@ -225,22 +235,7 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
     let ns = hookbridge_tests::unique("q");
     let events = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
-    let dispatch = hookbridge::lambda::DispatchSettings {
-        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
-        allow: hookbridge::dispatch::AllowList::default(),
-        schedule: None,
-        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-    };
-    let management = mgmt.management(
-        ManagementConfig {
-            public_base_url: None,
-            admin_token: None,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-        },
-        std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap()),
-        events.clone(),
-    );
+    let management = management_of(&mgmt, events.clone(), starts.clone(), None);
     let (status, created) = admin(
         &management,
         "POST",
@@ -313,22 +308,7 @@ async fn revocation_applies_on_the_next_request_at_one_registry_read() {
     let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
     let base = "https://abc123.execute-api.us-east-1.amazonaws.com";
-    let dispatch = hookbridge::lambda::DispatchSettings {
-        queues: hookbridge::ports::DispatchQueues { deliveries: starts.clone(), dead_letter: starts.clone() },
-        allow: hookbridge::dispatch::AllowList::default(),
-        schedule: None,
-        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-    };
-    let management = mgmt_app.management(
-        ManagementConfig {
-            public_base_url: Some(base.into()),
-            admin_token: None,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-        },
-        std::sync::Arc::new(mgmt_app.dispatcher(dispatch).unwrap()),
-        events.clone(),
-    );
+    let management = management_of(&mgmt_app, events.clone(), starts.clone(), Some(base.into()));
     let (status, created) = admin(
         &management,
         "POST",
@@ -401,22 +381,7 @@ async fn management_refuses_requests_without_an_authorized_caller() {
         dead_letter: None,
     };
     let events = admin_app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
-    let dispatch = hookbridge::lambda::DispatchSettings {
-        queues: hookbridge::ports::DispatchQueues { deliveries: events.clone(), dead_letter: events.clone() },
-        allow: hookbridge::dispatch::AllowList::default(),
-        schedule: None,
-        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-    };
-    let management = mgmt.management(
-        ManagementConfig {
-            public_base_url: None,
-            admin_token: None,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-        },
-        std::sync::Arc::new(mgmt.dispatcher(dispatch).unwrap()),
-        events,
-    );
+    let management = management_of(&mgmt, events.clone(), events.clone(), None);
     let (status, err) =
         invoke(&management, apigw_event(APIGW, "GET", "/v1/webhooks", "", None, "application/json")).await;
     assert_eq!((status, err["code"].as_str()), (401, Some("UNAUTHORIZED")));

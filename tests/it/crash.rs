@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hookbridge_tests::bench::{admin, started_webhook};
 use hookbridge_tests::{ProcessRunner, TestReceiver};
 use serde_json::{Value, json};
 
@@ -21,16 +22,6 @@ struct Accepted {
     ingress: Mutex<HashSet<String>>,
     audit: Mutex<HashSet<String>>,
     refused: AtomicU64,
-}
-
-async fn admin(http: &reqwest::Client, base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("admin call");
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap_or(Value::Null)
 }
 
 /// One connection's loop: an ingress event, then an audit event, until told to stop. What
@@ -92,32 +83,11 @@ async fn no_accepted_event_is_lost_across_kill_9() {
     let base = runner.base.clone();
     let rx = TestReceiver::start().await;
 
-    let w = admin(
-        &http,
-        &base,
-        reqwest::Method::POST,
-        "/v1/webhooks",
-        Some(json!({"name": "crash-hook",
-        "provider": "GENERIC", "location": {"orgId": "acme", "workspaceId": "main", "appId": "shop"}})),
-    )
-    .await;
-    let id = w["id"].as_str().unwrap().to_owned();
+    let url = started_webhook(&http, &base, TOKEN, "crash-hook", "crash-starts").await;
     admin(
         &http,
         &base,
-        reqwest::Method::POST,
-        &format!("/v1/webhooks/{id}/bindings"),
-        Some(json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": "crash-starts"})),
-    )
-    .await;
-    admin(&http, &base, reqwest::Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
-    let url = admin(&http, &base, reqwest::Method::GET, &format!("/v1/webhooks/{id}/url"), None).await["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    admin(
-        &http,
-        &base,
+        TOKEN,
         reqwest::Method::POST,
         "/v1/connectors",
         Some(json!({"name": "crash-sink", "baseUrl": rx.url("/audit"), "retry": {"scheduleSecs": [1, 1, 1, 1, 1]}})),
@@ -157,7 +127,8 @@ async fn no_accepted_event_is_lost_across_kill_9() {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let got =
-            admin(&http, &base, reqwest::Method::POST, "/local/queues/crash-starts/receive?max=10&wait=1", None).await;
+            admin(&http, &base, TOKEN, reqwest::Method::POST, "/local/queues/crash-starts/receive?max=10&wait=1", None)
+                .await;
         for m in got["messages"].as_array().unwrap() {
             let id = m["body"]["webhookMessage"]["payload"]["crash"].as_str().unwrap().to_owned();
             *seen_ingress.entry(id).or_default() += 1;

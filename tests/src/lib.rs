@@ -483,6 +483,38 @@ pub mod bench {
     use std::process::{Child, Command, Stdio};
     use std::time::Duration;
 
+    /// An admin call to a runner process; panics unless it succeeds; the JSON answer.
+    pub async fn admin(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("admin call");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A GENERIC webhook bound to start a process through `queue`, active; its URL.
+    pub async fn started_webhook(http: &reqwest::Client, base: &str, token: &str, name: &str, queue: &str) -> String {
+        use reqwest::Method;
+        let location = serde_json::json!({"orgId": "o", "workspaceId": "w", "appId": "a"});
+        let body = serde_json::json!({"name": name, "provider": "GENERIC", "location": location});
+        let created = admin(http, base, token, Method::POST, "/v1/webhooks", Some(body)).await;
+        let id = created["id"].as_str().expect("an id").to_owned();
+        let binding = serde_json::json!({"type": "START_PROCESS", "processDefinitionId": "p", "queue": queue});
+        admin(http, base, token, Method::POST, &format!("/v1/webhooks/{id}/bindings"), Some(binding)).await;
+        admin(http, base, token, Method::POST, &format!("/v1/webhooks/{id}/activate"), None).await;
+        let url = admin(http, base, token, Method::GET, &format!("/v1/webhooks/{id}/url"), None).await;
+        url["url"].as_str().expect("a URL").to_owned()
+    }
+
     /// A number from the environment, or `default`.
     pub fn env_num(var: &str, default: usize) -> usize {
         std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
