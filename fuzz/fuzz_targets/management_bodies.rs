@@ -243,55 +243,9 @@ fn create_connector(body: &[u8]) {
 fn update_connector(body: &[u8]) {
     let Some(req) = extract::<UpdateConnector>(body) else { return };
     let mut c = base_connector();
-    if let Some(v) = req.name {
-        c.name = v;
-    }
-    if let Some(v) = req.description {
-        c.description = v;
-    }
-    if let Some(v) = req.base_url {
-        c.base_url = v;
-    }
-    if let Some(v) = req.method {
-        c.method = v;
-    }
-    if let Some(v) = req.path {
-        c.path = v;
-    }
-    if let Some(auth) = req.auth {
-        let Some((auth, _credential)) = ok_or_refused(auth.split("auth")) else { return };
-        c.auth = auth;
-    }
-    if let Some(v) = req.headers {
-        c.headers = v;
-    }
-    if let Some(s) = req.signing {
-        c.signing = s.as_ref().map(|s| s.scheme);
-        let _ = s.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
-    }
-    if let Some(v) = req.trust_any_certificate {
-        c.trust_any_certificate = v;
-    }
-    if let Some(v) = req.event_types {
-        c.event_types = v;
-    }
-    if let Some(v) = req.body_template {
-        let Some(t) = ok_or_refused(template_text(v)) else { return };
-        c.body_template = t;
-    }
-    if let Some(v) = req.batch {
-        c.batch_max_events = v.map(|b| b.max_events);
-    }
-    if let Some(v) = req.timeout_ms {
-        c.timeout_ms = v;
-    }
-    if let Some(v) = req.retry {
-        c.retry = v;
-    }
-    if let Some(v) = req.enabled {
-        c.enabled = v;
-    }
-    if ok_or_refused(validate_connector(&c)).is_some() {
+    // The handler's own change and checks (no I/O), then what the store does with the result.
+    let mut secrets = hookbridge::domain::ConnectorSecrets::default();
+    if ok_or_refused(req.apply(&mut c, &mut secrets)).is_some() {
         stored_connector(&c);
     }
 }

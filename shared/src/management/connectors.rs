@@ -445,64 +445,7 @@ async fn update(
     let mut c = load(&st, &id).await?;
     let read = super::secrets::read(&st, connector_secret_name(&c.id)).await?;
     let mut secrets = secrets_of(read.value.as_ref())?;
-    let mut secrets_changed = false;
-    if let Some(v) = req.name {
-        c.name = v;
-    }
-    if let Some(v) = req.description {
-        c.description = v;
-    }
-    if let Some(v) = req.base_url {
-        c.base_url = v;
-    }
-    if let Some(v) = req.method {
-        c.method = v;
-    }
-    if let Some(v) = req.path {
-        c.path = v;
-    }
-    if let Some(auth) = req.auth {
-        let (auth, credential) = auth.split("auth")?;
-        c.auth = auth;
-        secrets.credential = credential;
-        secrets_changed = true;
-    }
-    if let Some(v) = req.headers {
-        c.headers = v;
-    }
-    if let Some(signing) = req.signing {
-        if let Some(SigningInput { scheme, secret: Some(secret) }) = &signing {
-            check_signing_secret(*scheme, secret, "signing.secret")?;
-        }
-        c.signing = signing.as_ref().map(|s| s.scheme);
-        secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
-        secrets_changed = true;
-    }
-    if let Some(v) = req.trust_any_certificate {
-        c.trust_any_certificate = v;
-    }
-    if let Some(v) = req.event_types {
-        c.event_types = v;
-    }
-    if let Some(v) = req.body_template {
-        c.body_template = template_text(v)?;
-    }
-    if let Some(v) = req.batch {
-        c.batch_max_events = v.map(|b| b.max_events);
-    }
-    if let Some(v) = req.timeout_ms {
-        c.timeout_ms = v;
-    }
-    if let Some(v) = req.retry {
-        c.retry = v;
-    }
-    if let Some(v) = req.enabled {
-        c.enabled = v;
-        if v {
-            c.disabled_reason = None;
-        }
-    }
-    validate(&c)?;
+    let secrets_changed = req.apply(&mut c, &mut secrets)?;
     c.version += 1;
     c.updated_at = st.backend.clock.now();
     // The secrets first, only over the version read; a refused connector update puts them
@@ -517,6 +460,72 @@ async fn update(
     st.dispatcher.invalidate();
     warn_insecure(&c);
     Ok(Json(c.into()))
+}
+
+impl UpdateConnector {
+    /// The change applied to a connector and its secrets, validated (no I/O): what the
+    /// handler stores, and what the fuzz target checks. `Ok(true)` when the secrets changed.
+    pub fn apply(self, c: &mut Connector, secrets: &mut ConnectorSecrets) -> Result<bool, ApiError> {
+        let mut secrets_changed = false;
+        if let Some(v) = self.name {
+            c.name = v;
+        }
+        if let Some(v) = self.description {
+            c.description = v;
+        }
+        if let Some(v) = self.base_url {
+            c.base_url = v;
+        }
+        if let Some(v) = self.method {
+            c.method = v;
+        }
+        if let Some(v) = self.path {
+            c.path = v;
+        }
+        if let Some(auth) = self.auth {
+            let (auth, credential) = auth.split("auth")?;
+            c.auth = auth;
+            secrets.credential = credential;
+            secrets_changed = true;
+        }
+        if let Some(v) = self.headers {
+            c.headers = v;
+        }
+        if let Some(signing) = self.signing {
+            if let Some(SigningInput { scheme, secret: Some(secret) }) = &signing {
+                check_signing_secret(*scheme, secret, "signing.secret")?;
+            }
+            c.signing = signing.as_ref().map(|s| s.scheme);
+            secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
+            secrets_changed = true;
+        }
+        if let Some(v) = self.trust_any_certificate {
+            c.trust_any_certificate = v;
+        }
+        if let Some(v) = self.event_types {
+            c.event_types = v;
+        }
+        if let Some(v) = self.body_template {
+            c.body_template = template_text(v)?;
+        }
+        if let Some(v) = self.batch {
+            c.batch_max_events = v.map(|b| b.max_events);
+        }
+        if let Some(v) = self.timeout_ms {
+            c.timeout_ms = v;
+        }
+        if let Some(v) = self.retry {
+            c.retry = v;
+        }
+        if let Some(v) = self.enabled {
+            c.enabled = v;
+            if v {
+                c.disabled_reason = None;
+            }
+        }
+        validate(c)?;
+        Ok(secrets_changed)
+    }
 }
 
 /// Delete a connector
