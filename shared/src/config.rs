@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::dispatch::{AllowList, parse_schedule};
+
 /// A configuration problem, naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {var}: {reason}")]
@@ -34,28 +36,109 @@ pub fn seconds(var: &'static str, default: Duration) -> Result<Duration, ConfigE
     Ok(Duration::from_secs(number(var, default.as_secs())?))
 }
 
-/// Settings every function shares.
+/// Every setting the functions share, each default written here once. [`Settings::default`]
+/// is the Lambda functions'; [`Settings::local`] the local runner's (whose differences are
+/// what one process on a laptop needs). [`Settings::from_env`] reads the variables over
+/// either, so a variable means the same in both. [`crate::app::App`] builds every function
+/// from it.
 #[derive(Debug, Clone)]
-pub struct CommonConfig {
+pub struct Settings {
     /// `HOOKBRIDGE_MAX_BODY_BYTES`, default 1 MiB.
     pub max_body_bytes: usize,
-    /// `HOOKBRIDGE_CACHE_TTL_SECS`, default 30.
+    /// `HOOKBRIDGE_CACHE_TTL_SECS`, default 30: registrations, secrets and connectors.
     pub cache_ttl: Duration,
     /// `HOOKBRIDGE_DEDUP_WINDOW_SECS`: how long provider delivery ids are remembered,
-    /// default 72 hours.
+    /// default 72 hours (longer than any provider retries).
     pub dedup_window: Duration,
     /// `HOOKBRIDGE_PENDING_CLAIM_SECS`: how long a delivery claim whose event is not yet
     /// queued holds off the provider's retries (default 60 s, longer than an ingress call).
     pub pending_claim_ttl: Duration,
+    /// `HOOKBRIDGE_PUBLIC_URL`: the base of handed-out ingress URLs, and what URL-signing
+    /// providers sign. Unset: rebuilt from each request (Lambda), `http://{addr}` (local).
+    pub public_url: Option<String>,
+    /// `HOOKBRIDGE_MAX_RECEIVES`: the events queue's `maxReceiveCount`, default 5.
+    pub max_receives: u32,
+    /// `HOOKBRIDGE_MAX_MESSAGE_BYTES`: the largest process message sent inline, larger ones
+    /// go by claim check (SQS: 256 KiB; local queues have no limit).
+    pub max_process_message_bytes: usize,
+    /// `HOOKBRIDGE_ALLOW_TARGETS`: CIDRs outbound calls may reach despite the SSRF guard
+    /// (Lambda: none; local: loopback, where local receivers live).
+    pub allow_targets: AllowList,
+    /// `HOOKBRIDGE_RETRY_SCHEDULE`: seconds, comma-separated, replacing connectors' schedules.
+    pub retry_schedule: Option<Vec<Duration>>,
+    /// `HOOKBRIDGE_DISABLE_AFTER_SECS`: failing this long without a success disables a
+    /// connector (default 5 days).
+    pub disable_after: Duration,
+    /// `HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`: how long a registration helper has to answer
+    /// (default 60 s).
+    pub helper_timeout: Duration,
+    /// How long an Idempotency-Key stays "in progress" if its request dies (120 s).
+    pub idempotency_pending: Duration,
+    /// Whether the ingress reads the webhook on every request, reusing cached secrets only
+    /// while its version is unchanged. Lambda: yes, each function has its own cache, and a
+    /// revocation must apply at once. Local: no, management invalidates the shared cache.
+    pub revalidate_registrations: bool,
 }
 
-impl CommonConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            cache_ttl: Duration::from_secs(30),
+            dedup_window: Duration::from_secs(72 * 3600),
+            pending_claim_ttl: crate::ingress::PENDING_CLAIM_TTL,
+            public_url: None,
+            max_receives: 5,
+            max_process_message_bytes: crate::accept::MAX_MESSAGE_BYTES,
+            allow_targets: AllowList::default(),
+            retry_schedule: None,
+            disable_after: crate::dispatch::DEFAULT_DISABLE_AFTER,
+            helper_timeout: crate::management::HELPER_TIMEOUT,
+            idempotency_pending: crate::management::IDEMPOTENCY_PENDING_TTL,
+            revalidate_registrations: true,
+        }
+    }
+}
+
+impl Settings {
+    /// The local runner's defaults: one process, one shared cache, receivers on loopback,
+    /// queues without a size limit.
+    pub fn local() -> Self {
+        Self {
+            allow_targets: AllowList::loopback(),
+            max_process_message_bytes: usize::MAX,
+            revalidate_registrations: false,
+            ..Self::default()
+        }
+    }
+
+    /// `defaults` with every variable that is set read over it; a bad value names its variable.
+    pub fn from_env(defaults: Self) -> Result<Self, ConfigError> {
+        let d = defaults;
         Ok(Self {
-            max_body_bytes: number("HOOKBRIDGE_MAX_BODY_BYTES", 1024 * 1024)?,
-            cache_ttl: seconds("HOOKBRIDGE_CACHE_TTL_SECS", Duration::from_secs(30))?,
-            dedup_window: seconds("HOOKBRIDGE_DEDUP_WINDOW_SECS", Duration::from_secs(72 * 3600))?,
-            pending_claim_ttl: seconds("HOOKBRIDGE_PENDING_CLAIM_SECS", crate::ingress::PENDING_CLAIM_TTL)?,
+            max_body_bytes: number("HOOKBRIDGE_MAX_BODY_BYTES", d.max_body_bytes)?,
+            cache_ttl: seconds("HOOKBRIDGE_CACHE_TTL_SECS", d.cache_ttl)?,
+            dedup_window: seconds("HOOKBRIDGE_DEDUP_WINDOW_SECS", d.dedup_window)?,
+            pending_claim_ttl: seconds("HOOKBRIDGE_PENDING_CLAIM_SECS", d.pending_claim_ttl)?,
+            public_url: optional("HOOKBRIDGE_PUBLIC_URL").or(d.public_url),
+            max_receives: number("HOOKBRIDGE_MAX_RECEIVES", d.max_receives)?,
+            max_process_message_bytes: number("HOOKBRIDGE_MAX_MESSAGE_BYTES", d.max_process_message_bytes)?,
+            allow_targets: match optional("HOOKBRIDGE_ALLOW_TARGETS") {
+                None => d.allow_targets,
+                Some(s) => {
+                    AllowList::parse(&s).map_err(|reason| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason })?
+                }
+            },
+            retry_schedule: match optional("HOOKBRIDGE_RETRY_SCHEDULE") {
+                None => d.retry_schedule,
+                Some(s) => Some(
+                    parse_schedule(&s).map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
+                ),
+            },
+            disable_after: seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", d.disable_after)?,
+            helper_timeout: seconds("HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS", d.helper_timeout)?,
+            idempotency_pending: d.idempotency_pending,
+            revalidate_registrations: d.revalidate_registrations,
         })
     }
 }

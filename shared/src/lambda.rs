@@ -5,37 +5,37 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use crate::app::App;
 use crate::backend::aws::{self, AwsConfig, Clients};
-use crate::config::{CommonConfig, ConfigError, number, optional, required};
-use crate::dispatch::{AllowList, DispatchConfig, Dispatcher, OutboundClient, parse_schedule};
+use crate::config::{ConfigError, Settings, optional, required};
+use crate::dispatch::Dispatcher;
 use crate::domain::QueueRef;
-use crate::fanout::{Fanout, FanoutConfig};
-use crate::ingress::{self, IngressConfig, IngressState};
-use crate::management::{self, ManagementConfig, ManagementState};
-use crate::ports::{Backend, DispatchQueues, QueueRefs};
-use crate::registration::RegistrationCache;
+use crate::fanout::Fanout;
+use crate::management;
+use crate::ports::DispatchQueues;
 
-/// What every function shares: clients, backend, cache and common settings.
+/// One function's AWS clients and the [`App`] built on them.
 pub struct AwsApp {
     pub clients: Clients,
     pub aws: AwsConfig,
-    pub backend: Backend,
-    pub cache: Arc<RegistrationCache>,
-    pub common: CommonConfig,
+    pub app: App,
 }
 
 impl AwsApp {
     /// Reads the configuration and builds the clients; fails naming a missing variable.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let aws = AwsConfig::from_env()?;
-        let common = CommonConfig::from_env()?;
-        Ok(Self::new(Clients::new(aws.endpoint_url.as_deref()).await, aws, common))
+        let settings = Settings::from_env(Settings::default())?;
+        Ok(Self::new(Clients::new(aws.endpoint_url.as_deref()).await, aws, settings))
     }
 
-    pub fn new(clients: Clients, aws: AwsConfig, common: CommonConfig) -> Self {
+    pub fn new(clients: Clients, aws: AwsConfig, settings: Settings) -> Self {
         let backend = aws::backend(&clients, &aws);
-        let cache = Arc::new(RegistrationCache::new(common.cache_ttl));
-        Self { clients, aws, backend, cache, common }
+        Self { clients, aws, app: App::new(backend, settings) }
+    }
+
+    pub fn backend(&self) -> &crate::Backend {
+        &self.app.backend
     }
 
     /// Opens connections to every service now rather than on the first request.
@@ -45,78 +45,46 @@ impl AwsApp {
 
     /// The ingress router; `events_queue` is the events queue URL.
     pub fn ingress(&self, events_queue: QueueRef) -> Router {
-        crate::error::with_json_fallbacks(ingress::router(Arc::new(IngressState {
-            backend: self.backend.clone(),
-            cache: self.cache.clone(),
-            queues: QueueRefs { events: events_queue },
-            config: IngressConfig {
-                max_body_bytes: self.common.max_body_bytes,
-                dedup_window: self.common.dedup_window,
-                pending_claim_ttl: self.common.pending_claim_ttl,
-                // Each function has its own cache: see revocation on every request.
-                revalidate: true,
-                public_url: crate::config::optional("HOOKBRIDGE_PUBLIC_URL"),
-                ..IngressConfig::default()
-            },
-        })))
+        crate::error::with_json_fallbacks(self.app.ingress(events_queue))
     }
 
-    pub fn management(&self, config: ManagementConfig, dispatcher: Arc<Dispatcher>, events_queue: QueueRef) -> Router {
-        let api = management::router(Arc::new(ManagementState {
-            backend: self.backend.clone(),
-            dispatcher,
-            queues: QueueRefs { events: events_queue },
-            cache: self.cache.clone(),
-            config,
-        }));
-        crate::error::with_json_fallbacks(api.merge(crate::openapi::route()))
+    /// The management API; behind IAM (or a JWT authorizer), with an optional admin token
+    /// on top (`HOOKBRIDGE_ADMIN_TOKEN_SECRET`).
+    pub async fn management(&self, dispatcher: Arc<Dispatcher>, events_queue: QueueRef) -> Result<Router, ConfigError> {
+        let admin_token = admin_token_from_env(self).await?;
+        Ok(self.management_with(dispatcher, events_queue, admin_token))
+    }
+
+    /// The management router as deployed: the caller taken from the authorizer's context.
+    pub fn management_with(
+        &self,
+        dispatcher: Arc<Dispatcher>,
+        events_queue: QueueRef,
+        admin_token: Option<crate::secret::SecretString>,
+    ) -> Router {
+        crate::error::with_json_fallbacks(self.app.management(dispatcher, events_queue, admin_token))
             .layer(axum::middleware::from_fn(management_caller))
     }
 
-    pub fn fanout(&self, config: FanoutConfig) -> Fanout {
-        Fanout::new(self.backend.clone(), self.cache.clone(), config)
+    pub fn fanout(&self) -> Fanout {
+        self.app.fanout()
     }
 
     /// The dispatcher; the outbound client is built here, once.
-    pub fn dispatcher(&self, settings: DispatchSettings) -> Result<Dispatcher, ConfigError> {
-        let client = OutboundClient::new(settings.allow)
-            .map_err(|e| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason: format!("HTTP client: {e}") })?;
-        let config = DispatchConfig {
-            schedule_override: settings.schedule,
-            cache_ttl: self.common.cache_ttl,
-            disable_after: settings.disable_after,
-        };
-        Ok(Dispatcher::new(self.backend.clone(), settings.queues, client, config))
+    pub fn dispatcher(&self, queues: DispatchQueues) -> Result<Dispatcher, ConfigError> {
+        self.app.dispatcher(queues)
     }
-}
-
-/// The dispatch side's settings.
-pub struct DispatchSettings {
-    pub queues: DispatchQueues,
-    pub allow: AllowList,
-    pub schedule: Option<Vec<std::time::Duration>>,
-    pub disable_after: std::time::Duration,
 }
 
 fn queue_var(var: &'static str) -> Result<QueueRef, ConfigError> {
     QueueRef::parse(&required(var)?).map_err(|e| ConfigError { var, reason: e.to_string() })
 }
 
-/// `HOOKBRIDGE_DISPATCH_QUEUE_URL`, `HOOKBRIDGE_DISPATCH_DLQ_URL`, `HOOKBRIDGE_ALLOW_TARGETS`
-/// (default empty: no private address is reachable) and `HOOKBRIDGE_RETRY_SCHEDULE`.
-pub fn dispatch_settings_from_env() -> Result<DispatchSettings, ConfigError> {
-    Ok(DispatchSettings {
-        queues: DispatchQueues {
-            deliveries: queue_var("HOOKBRIDGE_DISPATCH_QUEUE_URL")?,
-            dead_letter: queue_var("HOOKBRIDGE_DISPATCH_DLQ_URL")?,
-        },
-        allow: AllowList::parse(&optional("HOOKBRIDGE_ALLOW_TARGETS").unwrap_or_default())
-            .map_err(|reason| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason })?,
-        schedule: optional("HOOKBRIDGE_RETRY_SCHEDULE")
-            .map(|s| parse_schedule(&s))
-            .transpose()
-            .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
-        disable_after: crate::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", crate::dispatch::DEFAULT_DISABLE_AFTER)?,
+/// `HOOKBRIDGE_DISPATCH_QUEUE_URL` and `HOOKBRIDGE_DISPATCH_DLQ_URL`.
+pub fn dispatch_queues_from_env() -> Result<DispatchQueues, ConfigError> {
+    Ok(DispatchQueues {
+        deliveries: queue_var("HOOKBRIDGE_DISPATCH_QUEUE_URL")?,
+        dead_letter: queue_var("HOOKBRIDGE_DISPATCH_DLQ_URL")?,
     })
 }
 
@@ -125,36 +93,18 @@ pub fn events_queue_from_env() -> Result<QueueRef, ConfigError> {
     queue_var("HOOKBRIDGE_EVENTS_QUEUE_URL")
 }
 
-/// `HOOKBRIDGE_MAX_RECEIVES` (the events queue's redrive `maxReceiveCount`, default 5).
-pub fn fanout_config_from_env() -> Result<FanoutConfig, ConfigError> {
-    Ok(FanoutConfig {
-        max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
-        max_message_bytes: number("HOOKBRIDGE_MAX_MESSAGE_BYTES", 256 * 1024)?,
-        ..FanoutConfig::default()
-    })
-}
-
-/// `HOOKBRIDGE_PUBLIC_URL` (the ingress base URL) and, optionally,
-/// `HOOKBRIDGE_ADMIN_TOKEN_SECRET`: a secret holding a bearer token required on top of IAM.
-pub async fn management_config_from_env(app: &AwsApp) -> Result<ManagementConfig, ConfigError> {
-    let public_base_url = optional("HOOKBRIDGE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
-    let admin_token = match optional("HOOKBRIDGE_ADMIN_TOKEN_SECRET") {
-        None => None,
-        Some(name) => {
-            let value = app.backend.secrets.get_secret(&name).await.map_err(|e| ConfigError {
-                var: "HOOKBRIDGE_ADMIN_TOKEN_SECRET",
-                reason: format!("cannot read the secret: {e}"),
-            })?;
-            Some(value.ok_or(ConfigError { var: "HOOKBRIDGE_ADMIN_TOKEN_SECRET", reason: "no such secret".into() })?)
-        }
-    };
-    let helper_timeout = crate::config::seconds("HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS", management::HELPER_TIMEOUT)?;
-    Ok(ManagementConfig {
-        public_base_url,
-        admin_token,
-        helper_timeout,
-        idempotency_pending: management::IDEMPOTENCY_PENDING_TTL,
-    })
+/// `HOOKBRIDGE_ADMIN_TOKEN_SECRET`, optionally: a secret holding a bearer token required on
+/// top of IAM.
+async fn admin_token_from_env(app: &AwsApp) -> Result<Option<crate::secret::SecretString>, ConfigError> {
+    const VAR: &str = "HOOKBRIDGE_ADMIN_TOKEN_SECRET";
+    let Some(name) = optional(VAR) else { return Ok(None) };
+    let value = app
+        .backend()
+        .secrets
+        .get_secret(&name)
+        .await
+        .map_err(|e| ConfigError { var: VAR, reason: format!("cannot read the secret: {e}") })?;
+    Ok(Some(value.ok_or(ConfigError { var: VAR, reason: "no such secret".into() })?))
 }
 
 /// Takes the caller API Gateway's authorizer established (IAM: the principal's ARN; JWT:

@@ -7,6 +7,7 @@
 //! handler that the thin Lambda binaries and the local runner mount.
 
 pub mod accept;
+pub mod app;
 pub mod backend;
 pub mod cache;
 pub mod config;

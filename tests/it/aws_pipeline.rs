@@ -8,8 +8,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hookbridge::domain::QueueRef;
-use hookbridge::fanout::FanoutConfig;
-use hookbridge::management::ManagementConfig;
 use hookbridge::ports::{QueueSpec, ReceivedMessage};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -68,22 +66,11 @@ fn management_of(
     deliveries: QueueRef,
     base: Option<String>,
 ) -> axum::Router {
-    let dispatch = hookbridge::lambda::DispatchSettings {
-        queues: hookbridge::ports::DispatchQueues { deliveries: deliveries.clone(), dead_letter: deliveries },
-        allow: hookbridge::dispatch::AllowList::default(),
-        schedule: None,
-        disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-    };
-    app.management(
-        ManagementConfig {
-            public_base_url: base,
-            admin_token: None,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-        },
-        std::sync::Arc::new(app.dispatcher(dispatch).unwrap()),
-        events,
-    )
+    let queues = hookbridge::ports::DispatchQueues { deliveries: deliveries.clone(), dead_letter: deliveries };
+    let mut app =
+        hookbridge::lambda::AwsApp { app: app.app.clone(), clients: app.clients.clone(), aws: app.aws.clone() };
+    app.app.settings.public_url = base;
+    app.management_with(std::sync::Arc::new(app.dispatcher(queues).unwrap()), events, None)
 }
 
 /// An SQS event as Lambda would deliver these received messages (from the fixture).
@@ -110,7 +97,9 @@ async fn receive_n(app: &hookbridge::lambda::AwsApp, q: &QueueRef, n: usize) -> 
         if got.len() >= n {
             break;
         }
-        got.extend(app.backend.queues.receive(q, 10, Duration::from_secs(60), Duration::from_secs(1)).await.unwrap());
+        got.extend(
+            app.app.backend.queues.receive(q, 10, Duration::from_secs(60), Duration::from_secs(1)).await.unwrap(),
+        );
     }
     assert_eq!(got.len(), n);
     got
@@ -123,7 +112,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     let mgmt = hookbridge_tests::function_app(&app, "ManagementFunction").await;
     let ingress_app = hookbridge_tests::function_app(&app, "IngressFunction").await;
     let fanout_app = hookbridge_tests::function_app(&app, "FanoutFunction").await;
-    let queues = &app.backend.queues;
+    let queues = &app.app.backend.queues;
     let spec = |name: String, dlq| QueueSpec {
         name,
         visibility_timeout: Duration::from_secs(60),
@@ -187,7 +176,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert!(received.iter().any(|m| m.body.contains("\"blobKey\"")), "the 1 MiB event travels by reference");
     assert!(received.iter().all(|m| m.body.len() < 256 * 1024));
 
-    let fanout = fanout_app.fanout(FanoutConfig::default());
+    let fanout = fanout_app.fanout();
     let response = fanout.handle(sqs_event(&received)).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
     for m in &received {
@@ -210,7 +199,7 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     let uri = by_ref["payloadRef"].as_str().expect("a reference for the large message");
     let prefix = format!("s3://{}/", app.aws.bucket);
     let key = uri.strip_prefix(&prefix).expect("an s3 URI in the payload bucket");
-    let stored = app.backend.blobs.get_blob(key).await.unwrap().expect("the stored message");
+    let stored = app.app.backend.blobs.get_blob(key).await.unwrap().expect("the stored message");
     let full: Value = serde_json::from_slice(&stored).unwrap();
     assert_eq!(full["deliveryId"], by_ref["deliveryId"]);
     assert_eq!(STANDARD.decode(full["rawBody"].as_str().unwrap()).unwrap(), big);
@@ -233,8 +222,8 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
         dead_letter: None,
     };
     let ns = hookbridge_tests::unique("q");
-    let events = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
-    let starts = app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
+    let events = app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
+    let starts = app.app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
     let management = management_of(&mgmt, events.clone(), starts.clone(), None);
     let (status, created) = admin(
         &management,
@@ -296,14 +285,14 @@ async fn revocation_applies_on_the_next_request_at_one_registry_read() {
     let mgmt_app = hookbridge_tests::function_app(&admin_app, "ManagementFunction").await;
     let faults = hookbridge_tests::faults::Faults::new();
     let mut ingress_app = hookbridge_tests::function_app(&admin_app, "IngressFunction").await;
-    ingress_app.backend = faults.wrap(ingress_app.backend.clone());
+    ingress_app.app.backend = faults.wrap(ingress_app.app.backend.clone());
     let spec = |name: String| QueueSpec {
         name,
         visibility_timeout: Duration::from_secs(60),
         max_receives: 5,
         dead_letter: None,
     };
-    let queues = &admin_app.backend.queues;
+    let queues = &admin_app.app.backend.queues;
     let ns = hookbridge_tests::unique("q");
     let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
@@ -380,7 +369,7 @@ async fn management_refuses_requests_without_an_authorized_caller() {
         max_receives: 5,
         dead_letter: None,
     };
-    let events = admin_app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
+    let events = admin_app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let management = management_of(&mgmt, events.clone(), events.clone(), None);
     let (status, err) =
         invoke(&management, apigw_event(APIGW, "GET", "/v1/webhooks", "", None, "application/json")).await;

@@ -18,15 +18,15 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 fn fast_retries(c: &mut hookbridge_local::LocalConfig) {
-    c.retry_schedule = Some(vec![Duration::from_millis(10), Duration::from_millis(10)]);
+    c.settings.retry_schedule = Some(vec![Duration::from_millis(10), Duration::from_millis(10)]);
 }
 
 fn no_retries(c: &mut hookbridge_local::LocalConfig) {
-    c.retry_schedule = Some(vec![]);
+    c.settings.retry_schedule = Some(vec![]);
 }
 
 fn no_allowed_targets(c: &mut hookbridge_local::LocalConfig) {
-    c.allow_targets = hookbridge::dispatch::AllowList::default();
+    c.settings.allow_targets = hookbridge::dispatch::AllowList::default();
 }
 
 async fn connector(app: &TestApp, body: Value) -> Value {
@@ -412,8 +412,8 @@ async fn templates_rotation_recovery_and_disabling_after_a_failing_period(app: T
     // Failing without a success for the configured period disables the connector.
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn_in(dir, |c| {
-        c.retry_schedule = Some(vec![]);
-        c.disable_after = Duration::ZERO;
+        c.settings.retry_schedule = Some(vec![]);
+        c.settings.disable_after = Duration::ZERO;
     })
     .await;
     rx.answer(&[], 503);

@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use hookbridge::dispatch::{AllowList, handle_invocation};
 use hookbridge::domain::*;
-use hookbridge::lambda::DispatchSettings;
 use hookbridge::ports::{DispatchQueues, QueueSpec, ReceivedMessage};
 use hookbridge_tests::{TestReceiver, unique};
 use serde_json::{Value, json};
@@ -49,19 +48,12 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
     };
     // Named as the template's queues; the dispatcher runs with the dispatch function's policy.
     let ns = unique("q");
-    let deliveries = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch"))).await.unwrap();
-    let dlq = app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch-dlq"))).await.unwrap();
-    let dispatcher = Arc::new(
-        hookbridge_tests::function_app(&app, "DispatchFunction")
-            .await
-            .dispatcher(DispatchSettings {
-                queues: DispatchQueues { deliveries: deliveries.clone(), dead_letter: dlq },
-                allow: AllowList::loopback(),
-                schedule: None,
-                disable_after: hookbridge::dispatch::DEFAULT_DISABLE_AFTER,
-            })
-            .unwrap(),
-    );
+    let deliveries = app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch"))).await.unwrap();
+    let dlq = app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-dispatch-dlq"))).await.unwrap();
+    let mut dispatch_app = hookbridge_tests::function_app(&app, "DispatchFunction").await;
+    dispatch_app.app.settings.allow_targets = AllowList::loopback();
+    let dispatcher =
+        Arc::new(dispatch_app.dispatcher(DispatchQueues { deliveries: deliveries.clone(), dead_letter: dlq }).unwrap());
     let rx = TestReceiver::start().await;
     let now = Utc::now();
     let connector = Connector {
@@ -86,7 +78,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         updated_at: now,
         version: 1,
     };
-    app.backend.connectors.create_connector(&connector).await.unwrap();
+    app.app.backend.connectors.create_connector(&connector).await.unwrap();
 
     // Direct invocation: an audit batch.
     let out = handle_invocation(&dispatcher, json!({"events": [event("direct-1"), event("direct-2")]})).await.unwrap();
@@ -137,7 +129,12 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
             break;
         }
         queued.extend(
-            app.backend.queues.receive(&deliveries, 10, Duration::from_secs(60), Duration::from_secs(1)).await.unwrap(),
+            app.app
+                .backend
+                .queues
+                .receive(&deliveries, 10, Duration::from_secs(60), Duration::from_secs(1))
+                .await
+                .unwrap(),
         );
     }
     assert_eq!(queued.len(), 5);

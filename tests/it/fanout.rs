@@ -393,7 +393,7 @@ macro_rules! on_backends {
                 #[tokio::test]
                 async fn $name() {
                     let (b, app) = hookbridge_tests::aws_backend().await;
-                    let f = hookbridge_tests::function_app(&app, "FanoutFunction").await.backend;
+                    let f = hookbridge_tests::function_app(&app, "FanoutFunction").await.app.backend;
                     super::$name((b, Box::new(app), f)).await;
                 }
             )*

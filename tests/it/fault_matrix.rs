@@ -21,7 +21,7 @@ fn quick(c: &mut LocalConfig) {
     // Redelivery after a failed batch in about a second, not 30 s / 120 s.
     c.visibility = Duration::from_secs(1);
     c.dispatch_visibility = Duration::from_secs(1);
-    c.common.pending_claim_ttl = Duration::from_secs(1);
+    c.settings.pending_claim_ttl = Duration::from_secs(1);
 }
 
 async fn app(on_aws: bool) -> (TestApp, Arc<Faults>) {

@@ -25,12 +25,13 @@ async fn each_function_holds_exactly_its_policy() {
         dead_letter: None,
     };
     // Named like the template's resources and a process queue ("q-" is the tests' ProcessQueuePrefix).
-    let events = admin.backend.queues.create_queue(&spec(format!("{}-hookbridge-events", unique("q")))).await.unwrap();
-    let process = admin.backend.queues.create_queue(&spec(format!("{}-orders", unique("q")))).await.unwrap();
-    let foreign = admin.backend.queues.create_queue(&spec(unique("payments"))).await.unwrap();
+    let events =
+        admin.app.backend.queues.create_queue(&spec(format!("{}-hookbridge-events", unique("q")))).await.unwrap();
+    let process = admin.app.backend.queues.create_queue(&spec(format!("{}-orders", unique("q")))).await.unwrap();
+    let foreign = admin.app.backend.queues.create_queue(&spec(unique("payments"))).await.unwrap();
     let msg = [OutgoingMessage::new("{}")];
 
-    let ingress = function_app(&admin, "IngressFunction").await.backend;
+    let ingress = function_app(&admin, "IngressFunction").await.app.backend;
     ingress.queues.send_batch(&events, &msg).await.expect("ingress sends to the events queue");
     denied(ingress.queues.send_batch(&process, &msg).await, "ingress sends to a process queue");
     denied(ingress.queues.create_queue(&spec(unique("q"))).await, "ingress creates a queue");
@@ -41,7 +42,7 @@ async fn each_function_holds_exactly_its_policy() {
     ingress.blobs.put_blob("events/probe.json", bytes::Bytes::from_static(b"{}")).await.expect("ingress keeps events");
     denied(ingress.blobs.get_blob("events/probe.json").await, "ingress reads a blob");
 
-    let fanout = function_app(&admin, "FanoutFunction").await.backend;
+    let fanout = function_app(&admin, "FanoutFunction").await.app.backend;
     fanout.queues.send_batch(&process, &msg).await.expect("fan-out sends to a process queue");
     denied(fanout.queues.send_batch(&foreign, &msg).await, "fan-out sends to a queue outside ProcessQueuePrefix");
     denied(
@@ -49,11 +50,11 @@ async fn each_function_holds_exactly_its_policy() {
         "fan-out writes outside its prefixes",
     );
 
-    let dispatch = function_app(&admin, "DispatchFunction").await.backend;
+    let dispatch = function_app(&admin, "DispatchFunction").await.app.backend;
     denied(dispatch.queues.send_batch(&events, &msg).await, "dispatch sends to the events queue");
     denied(dispatch.secrets.delete_secret("hookbridge/connectors/x").await, "dispatch deletes a secret");
 
-    let management = function_app(&admin, "ManagementFunction").await.backend;
+    let management = function_app(&admin, "ManagementFunction").await.app.backend;
     management
         .secrets
         .put_secret("hookbridge/webhooks/probe", &SecretString::new("v"))

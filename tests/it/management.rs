@@ -220,7 +220,7 @@ async fn registration_targets_pass_the_outbound_guard_and_validation(app: TestAp
 }
 
 fn fast_helpers(config: &mut hookbridge_local::LocalConfig) {
-    config.helper_timeout = Duration::from_secs(1);
+    config.settings.helper_timeout = Duration::from_secs(1);
 }
 
 mod local {

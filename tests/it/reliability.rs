@@ -23,7 +23,7 @@ async fn apps(adjust: fn(&mut LocalConfig)) -> Vec<(TestApp, Arc<Faults>)> {
 }
 
 fn short_claims(c: &mut LocalConfig) {
-    c.common.pending_claim_ttl = Duration::from_secs(1);
+    c.settings.pending_claim_ttl = Duration::from_secs(1);
 }
 
 async fn post(app: &TestApp, url: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
@@ -253,7 +253,7 @@ async fn a_refused_event_is_kept_before_the_answer() {
 /// told so); L9: a request that died holds its key only briefly.
 #[tokio::test]
 async fn idempotency_keeps_no_secret_and_a_dead_request_frees_its_key() {
-    for (app, faults) in apps(|c| c.idempotency_pending = Duration::from_secs(1)).await {
+    for (app, faults) in apps(|c| c.settings.idempotency_pending = Duration::from_secs(1)).await {
         let id = app.create_webhook("m2-secret").await;
         let path = format!("/v1/webhooks/{id}/api-key");
         let reset = || app.admin(Method::POST, &path).header("idempotency-key", "rk-1").send();

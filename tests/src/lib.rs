@@ -24,6 +24,18 @@ pub struct TestApp {
     _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
+/// Every `.rs` file under `dir`, recursively (for the source rules in `it/rules.rs`).
+pub fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 /// A configuration on port 0 with tests' settings.
 pub fn test_config(dir: &Path) -> LocalConfig {
     let mut config = LocalConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.to_owned());
@@ -89,14 +101,14 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let aws = aws_app().await;
         let prefix = unique("q");
-        let admin_queues = aws.backend.queues.clone();
+        let admin_queues = aws.backend().queues.clone();
         let namespaced = |mut b: Backend| {
             b.queues = std::sync::Arc::new(TestQueues::namespaced_as(b.queues.clone(), admin_queues.clone(), &prefix));
             wrap(b)
         };
         let mut functions = Vec::new();
         for f in FUNCTIONS {
-            functions.push(namespaced(function_app(&aws, f).await.backend));
+            functions.push(namespaced(function_app(&aws, f).await.backend().clone()));
         }
         let [ingress, fanout, dispatch, management] = <[Backend; 4]>::try_from(functions).ok().expect("four functions");
         let backends = hookbridge_local::FunctionBackends {
@@ -104,13 +116,13 @@ impl TestApp {
             fanout,
             dispatch,
             management,
-            operator: namespaced(aws.backend.clone()),
+            operator: namespaced(aws.backend().clone()),
         };
         let mut config = test_config(dir.path());
         // Fewer pollers: every idle one is a long poll on the emulator.
         config.fanout_workers = 2;
         config.dispatch_workers = 1;
-        config.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
+        config.settings.max_process_message_bytes = hookbridge::fanout::FanoutConfig::default().max_message_bytes;
         adjust(&mut config);
         let running = hookbridge_local::start_on_functions(config, backends).await.expect("runner starts");
         Self::around(running, dir, Some(Box::new(aws)))
@@ -236,7 +248,6 @@ pub fn aws_endpoint() -> String {
 /// in parallel without seeing each other.
 pub async fn aws_app() -> hookbridge::lambda::AwsApp {
     use hookbridge::backend::aws::{AwsConfig, Clients, provision};
-    use hookbridge::config::CommonConfig;
     let endpoint = aws_endpoint();
     let clients = Clients::new(Some(&endpoint)).await;
     let config = AwsConfig {
@@ -247,13 +258,7 @@ pub async fn aws_app() -> hookbridge::lambda::AwsApp {
     };
     provision::create_table(&clients, &config.table).await.expect("table created");
     provision::create_bucket(&clients, &config.bucket).await.expect("bucket created");
-    let common = CommonConfig {
-        max_body_bytes: 1024 * 1024,
-        cache_ttl: std::time::Duration::from_secs(30),
-        dedup_window: std::time::Duration::from_secs(72 * 3600),
-        pending_claim_ttl: hookbridge::ingress::PENDING_CLAIM_TTL,
-    };
-    hookbridge::lambda::AwsApp::new(clients, config, common)
+    hookbridge::lambda::AwsApp::new(clients, config, hookbridge::config::Settings::default())
 }
 
 /// The template's functions, by logical id.
@@ -281,13 +286,13 @@ pub async fn function_app(admin: &hookbridge::lambda::AwsApp, function: &str) ->
         }
         None => admin.clients.clone(),
     };
-    hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.common.clone())
+    hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.app.settings.clone())
 }
 
 /// Every port on a fresh AWS app (for the contract suite).
 pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
     let app = aws_app().await;
-    (app.backend.clone(), app)
+    (app.backend().clone(), app)
 }
 
 /// A request the test receiver got.

@@ -16,17 +16,14 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hookbridge::config::{CommonConfig, ConfigError, number, optional};
-use hookbridge::dispatch::{
-    AllowList, DEFAULT_DISABLE_AFTER, DispatchConfig, Dispatcher, OutboundClient, parse_schedule,
-};
+use hookbridge::app::App;
+use hookbridge::config::{ConfigError, Settings, number, optional, seconds};
+use hookbridge::dispatch::AllowList;
 use hookbridge::domain::QueueRef;
 use hookbridge::error::{StoreError, with_json_fallbacks};
-use hookbridge::fanout::{Fanout, FanoutConfig};
-use hookbridge::ingress::{self, ClientAddr, IngressConfig, IngressState};
-use hookbridge::management::{self, ManagementConfig, ManagementState};
-use hookbridge::ports::{DispatchQueues, QueueRefs, QueueSpec};
-use hookbridge::registration::RegistrationCache;
+use hookbridge::ingress::ClientAddr;
+use hookbridge::management;
+use hookbridge::ports::{DispatchQueues, QueueSpec};
 use hookbridge::runtime::{PollConfig, drive_queue};
 use hookbridge::secret::SecretString;
 use rand::RngCore;
@@ -41,6 +38,8 @@ pub const EVENTS_DLQ: &str = "hookbridge-events-dlq";
 pub const DISPATCH_QUEUE: &str = "hookbridge-dispatch";
 pub const DISPATCH_DLQ: &str = "hookbridge-dispatch-dlq";
 
+/// The local runner's own settings; what the functions share is in [`Settings`]
+/// (defaults: [`Settings::local`]).
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
     /// `HOOKBRIDGE_ADDR`, default `127.0.0.1:3000`.
@@ -49,12 +48,8 @@ pub struct LocalConfig {
     pub data_dir: PathBuf,
     /// `HOOKBRIDGE_ADMIN_TOKEN`; when unset, one is generated once and kept in the data dir.
     pub admin_token: Option<String>,
-    /// `HOOKBRIDGE_PUBLIC_URL`: the base of handed-out ingress URLs (default `http://{addr}`).
-    pub public_url: Option<String>,
     /// `HOOKBRIDGE_FANOUT_WORKERS`, default 8.
     pub fanout_workers: usize,
-    /// `HOOKBRIDGE_MAX_RECEIVES`: receives of an event before it is dead-lettered, default 5.
-    pub max_receives: u32,
     /// `HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS`: how long a failed batch waits before retry, default 30.
     pub visibility: Duration,
     /// `HOOKBRIDGE_DISPATCH_WORKERS`, default 4.
@@ -62,89 +57,40 @@ pub struct LocalConfig {
     /// `HOOKBRIDGE_DISPATCH_VISIBILITY_SECS`: how long a delivery message whose attempt could
     /// not be recorded waits before it is tried again (default 120, longer than a 60 s call).
     pub dispatch_visibility: Duration,
-    /// `HOOKBRIDGE_ALLOW_TARGETS`: CIDRs outbound calls may reach despite the SSRF guard;
-    /// default loopback (local receivers are the point of local mode).
-    pub allow_targets: AllowList,
-    /// `HOOKBRIDGE_RETRY_SCHEDULE`: seconds, comma-separated, replacing connectors' schedules.
-    pub retry_schedule: Option<Vec<Duration>>,
-    /// `HOOKBRIDGE_DISABLE_AFTER_SECS`: failing this long without a success disables a
-    /// connector (default 5 days).
-    pub disable_after: Duration,
-    /// `HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS`: how long a registration helper has to answer
-    /// (default 60).
-    pub helper_timeout: Duration,
-    /// Largest process message sent inline; larger ones go by claim check. Local queues have
-    /// no size limit (default: unlimited); on SQS it is SQS's limit.
-    pub max_process_message_bytes: usize,
-    /// How long an Idempotency-Key stays "in progress" if its request dies (120 s).
-    pub idempotency_pending: Duration,
-    pub common: CommonConfig,
+    pub settings: Settings,
 }
 
 impl LocalConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let addr = optional("HOOKBRIDGE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
-        Ok(Self {
-            addr: addr
-                .parse()
-                .map_err(|_| ConfigError { var: "HOOKBRIDGE_ADDR", reason: format!("{addr:?} is not host:port") })?,
-            data_dir: optional("HOOKBRIDGE_DATA_DIR").unwrap_or_else(|| "./.hookbridge".into()).into(),
-            admin_token: optional("HOOKBRIDGE_ADMIN_TOKEN"),
-            public_url: optional("HOOKBRIDGE_PUBLIC_URL"),
-            fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", 8)?,
-            max_receives: number("HOOKBRIDGE_MAX_RECEIVES", 5)?,
-            visibility: hookbridge::config::seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", Duration::from_secs(30))?,
-            dispatch_workers: number("HOOKBRIDGE_DISPATCH_WORKERS", 4)?,
-            dispatch_visibility: hookbridge::config::seconds(
-                "HOOKBRIDGE_DISPATCH_VISIBILITY_SECS",
-                Duration::from_secs(120),
-            )?,
-            allow_targets: match optional("HOOKBRIDGE_ALLOW_TARGETS") {
-                None => AllowList::loopback(),
-                Some(s) => {
-                    AllowList::parse(&s).map_err(|reason| ConfigError { var: "HOOKBRIDGE_ALLOW_TARGETS", reason })?
-                }
-            },
-            retry_schedule: optional("HOOKBRIDGE_RETRY_SCHEDULE")
-                .map(|s| parse_schedule(&s))
-                .transpose()
-                .map_err(|reason| ConfigError { var: "HOOKBRIDGE_RETRY_SCHEDULE", reason })?,
-            disable_after: hookbridge::config::seconds("HOOKBRIDGE_DISABLE_AFTER_SECS", DEFAULT_DISABLE_AFTER)?,
-            max_process_message_bytes: usize::MAX,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-            helper_timeout: hookbridge::config::seconds(
-                "HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS",
-                hookbridge::management::HELPER_TIMEOUT,
-            )?,
-            common: CommonConfig::from_env()?,
-        })
-    }
-
     /// Defaults for a given data dir and address (tests use port 0).
     pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             addr,
             data_dir,
             admin_token: None,
-            public_url: None,
             fanout_workers: 8,
-            max_receives: 5,
             visibility: Duration::from_secs(30),
             dispatch_workers: 4,
             dispatch_visibility: Duration::from_secs(120),
-            allow_targets: AllowList::loopback(),
-            retry_schedule: None,
-            disable_after: DEFAULT_DISABLE_AFTER,
-            helper_timeout: hookbridge::management::HELPER_TIMEOUT,
-            max_process_message_bytes: usize::MAX,
-            idempotency_pending: hookbridge::management::IDEMPOTENCY_PENDING_TTL,
-            common: CommonConfig {
-                max_body_bytes: 1024 * 1024,
-                cache_ttl: Duration::from_secs(30),
-                dedup_window: Duration::from_secs(72 * 3600),
-                pending_claim_ttl: hookbridge::ingress::PENDING_CLAIM_TTL,
-            },
+            settings: Settings::local(),
         }
+    }
+
+    /// [`LocalConfig::new`]'s defaults with the environment read over them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let addr = optional("HOOKBRIDGE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr = addr
+            .parse()
+            .map_err(|_| ConfigError { var: "HOOKBRIDGE_ADDR", reason: format!("{addr:?} is not host:port") })?;
+        let d = Self::new(addr, optional("HOOKBRIDGE_DATA_DIR").unwrap_or_else(|| "./.hookbridge".into()).into());
+        Ok(Self {
+            admin_token: optional("HOOKBRIDGE_ADMIN_TOKEN"),
+            fanout_workers: number("HOOKBRIDGE_FANOUT_WORKERS", d.fanout_workers)?,
+            visibility: seconds("HOOKBRIDGE_VISIBILITY_TIMEOUT_SECS", d.visibility)?,
+            dispatch_workers: number("HOOKBRIDGE_DISPATCH_WORKERS", d.dispatch_workers)?,
+            dispatch_visibility: seconds("HOOKBRIDGE_DISPATCH_VISIBILITY_SECS", d.dispatch_visibility)?,
+            settings: Settings::from_env(d.settings.clone())?,
+            ..d
+        })
     }
 }
 
@@ -224,70 +170,37 @@ impl FunctionBackends {
 pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends) -> Result<Running, StartError> {
     let admin_token = admin_token(&config)?;
     let backend = backends.operator.clone();
+    let mut settings = config.settings.clone();
 
     let (events, _) =
-        queue_with_dlq(&backend, EVENTS_QUEUE, EVENTS_DLQ, config.max_receives, config.visibility).await?;
-    let queue_refs = QueueRefs { events: events.clone() };
+        queue_with_dlq(&backend, EVENTS_QUEUE, EVENTS_DLQ, settings.max_receives, config.visibility).await?;
     let (deliveries, dispatch_dlq) =
         queue_with_dlq(&backend, DISPATCH_QUEUE, DISPATCH_DLQ, 20, config.visibility).await?;
-    let client = OutboundClient::new(config.allow_targets.clone()).map_err(|e| StartError::Client(e.to_string()))?;
-    let dispatcher = Arc::new(Dispatcher::new(
-        backends.management.clone(),
-        DispatchQueues { deliveries: deliveries.clone(), dead_letter: dispatch_dlq },
-        client,
-        // Local changes invalidate the dispatcher's cache at once (see management).
-        DispatchConfig {
-            schedule_override: config.retry_schedule.clone(),
-            cache_ttl: config.common.cache_ttl,
-            disable_after: config.disable_after,
-        },
-    ));
 
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| StartError::Listen { addr: config.addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.addr, source })?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = settings.public_url.get_or_insert_with(|| format!("http://{addr}")).clone();
 
-    // One cache for management and ingress: a management change invalidates it at once.
-    let cache = Arc::new(RegistrationCache::new(config.common.cache_ttl));
+    // One application, one cache: each function sees it through its own backend, and a
+    // management change invalidates the cache the ingress and fan-out read at once.
+    let app = App::new(backends.management.clone(), settings);
+    let dispatcher = Arc::new(
+        app.dispatcher(DispatchQueues { deliveries: deliveries.clone(), dead_letter: dispatch_dlq })
+            .map_err(|e| StartError::Client(e.to_string()))?,
+    );
     // The dispatch workers and `/local/events` (the dispatch function's direct invocation)
     // call the stores as the dispatch function; they share the management's caches.
     let worker_dispatcher = Arc::new(dispatcher.for_backend(backends.dispatch.clone()));
-    let ingress = Arc::new(IngressState {
-        backend: backends.ingress.clone(),
-        cache: cache.clone(),
-        queues: queue_refs.clone(),
-        config: IngressConfig {
-            max_body_bytes: config.common.max_body_bytes,
-            dedup_window: config.common.dedup_window,
-            pending_claim_ttl: config.common.pending_claim_ttl,
-            public_url: Some(public_url.clone()),
-            ..IngressConfig::default()
-        },
-    });
-    let management_config = ManagementConfig {
-        public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
-        admin_token: Some(admin_token.clone()),
-        helper_timeout: config.helper_timeout,
-        idempotency_pending: config.idempotency_pending,
-    };
-    let management = Arc::new(ManagementState {
-        backend: backends.management.clone(),
-        dispatcher: dispatcher.clone(),
-        queues: queue_refs.clone(),
-        cache: cache.clone(),
-        config: management_config.clone(),
-    });
-    let local = Arc::new(ManagementState {
-        backend: backend.clone(),
-        dispatcher: worker_dispatcher.clone(),
-        queues: queue_refs.clone(),
-        cache: cache.clone(),
-        config: management_config,
-    });
-    let app = with_json_fallbacks(
+    let management = app.management_state(dispatcher.clone(), events.clone(), Some(admin_token.clone()));
+    let local = app.with_backend(backend.clone()).management_state(
+        worker_dispatcher.clone(),
+        events.clone(),
+        Some(admin_token.clone()),
+    );
+    let router = with_json_fallbacks(
         Router::new()
-            .merge(ingress::router(ingress))
+            .merge(app.with_backend(backends.ingress.clone()).ingress(events.clone()))
             .merge(management::router(management))
             .merge(hookbridge::openapi::route())
             .merge(local_routes::router(local)),
@@ -298,7 +211,7 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
     let mut tasks = JoinSet::new();
     let mut server_stop = stopped.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = server_stop.wait_for(|s| *s).await;
             })
@@ -308,15 +221,7 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
         }
     });
 
-    let fanout = Arc::new(Fanout::new(
-        backends.fanout.clone(),
-        cache,
-        FanoutConfig {
-            max_receives: config.max_receives,
-            max_message_bytes: config.max_process_message_bytes,
-            ..FanoutConfig::default()
-        },
-    ));
+    let fanout = Arc::new(app.with_backend(backends.fanout.clone()).fanout());
     let poll = PollConfig { visibility: config.visibility, ..PollConfig::default() };
     for _ in 0..config.fanout_workers.max(1) {
         let fanout = fanout.clone();
@@ -347,7 +252,7 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
         ));
     }
 
-    Ok(Running { addr, admin_token, public_url, backend, allow_targets: config.allow_targets, stop, tasks })
+    Ok(Running { addr, admin_token, public_url, backend, allow_targets: app.settings.allow_targets, stop, tasks })
 }
 
 /// Creates a queue and its dead-letter queue (messages move there after `max_receives`).

@@ -28,11 +28,8 @@ pub struct FanoutConfig {
     pub max_message_bytes: usize,
 }
 
-impl Default for FanoutConfig {
-    fn default() -> Self {
-        Self { max_receives: 5, send_attempts: 3, max_message_bytes: 256 * 1024 }
-    }
-}
+/// Tries per entry within one invocation before the record goes back to the queue.
+pub const SEND_ATTEMPTS: u32 = 3;
 
 pub struct Fanout {
     backend: Backend,

@@ -40,19 +40,6 @@ pub struct IngressConfig {
     pub public_url: Option<String>,
 }
 
-impl Default for IngressConfig {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 1024 * 1024,
-            max_message_bytes: crate::accept::MAX_MESSAGE_BYTES,
-            dedup_window: std::time::Duration::from_secs(72 * 3600),
-            pending_claim_ttl: PENDING_CLAIM_TTL,
-            revalidate: false,
-            public_url: None,
-        }
-    }
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(super) struct IngressPath {
