@@ -40,6 +40,51 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
     }
 }
 
+/// The one paging query every list takes: `cursor` (from the previous page's `nextCursor`)
+/// and `limit` (1 to 1000, default 100).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    /// 1 to 1000, default 100.
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn request(self) -> crate::ports::PageRequest {
+        crate::ports::PageRequest { cursor: self.cursor, limit: self.limit.unwrap_or(100).clamp(1, 1000) }
+    }
+}
+
+/// A list's query: the [`PageQuery`] and the list's own filters `F` (a struct that denies
+/// unknown fields, or [`NoFilter`]); anything neither knows is a 400 `INVALID_QUERY`.
+pub struct Paged<F>(pub PageQuery, pub F);
+
+/// A list without filters.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}
+
+impl<S: Send + Sync, F: DeserializeOwned> axum::extract::FromRequestParts<S> for Paged<F> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let (page, rest): (Vec<_>, Vec<_>) =
+            form_urlencoded::parse(query.as_bytes()).partition(|(k, _)| k == "cursor" || k == "limit");
+        fn de<T: DeserializeOwned>(
+            pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>,
+        ) -> Result<T, ApiError> {
+            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+            let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+            serde_path_to_error::deserialize(de)
+                .map_err(|e| located(ErrorCode::INVALID_QUERY, e.path().to_string(), e.inner()))
+        }
+        Ok(Paged(de(page)?, de(rest)?))
+    }
+}
+
 fn located(code: ErrorCode, path: String, inner: &impl std::fmt::Display) -> ApiError {
     let message = inner.to_string();
     let mut field = path;

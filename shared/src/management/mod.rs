@@ -2,11 +2,11 @@
 
 pub(crate) mod connectors;
 mod extract;
+mod failed_triggers;
 pub(crate) mod helpers;
 mod idempotency;
 pub(crate) mod params;
 mod secrets;
-mod triggers;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use extract::{ApiJson, ApiQuery};
+pub use extract::{ApiJson, ApiQuery, NoFilter, PageQuery, Paged};
 pub use idempotency::PENDING_TTL as IDEMPOTENCY_PENDING_TTL;
 
 use crate::error::{ApiError, ErrorCode};
@@ -66,7 +66,7 @@ fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
     OpenApiRouter::new()
         .merge(webhooks::routes())
         .merge(connectors::routes())
-        .merge(triggers::routes())
+        .merge(failed_triggers::routes())
         .merge(params::routes())
 }
 

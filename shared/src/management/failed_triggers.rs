@@ -11,11 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiQuery, ListPage, ManagementState};
+use super::{ListPage, ManagementState, PageQuery, Paged};
 use crate::domain::{EventEnvelope, EventId, FailedTrigger, FailedTriggerId, WebhookId};
 use crate::error::{ApiError, ErrorCode};
 use crate::openapi::ErrorSchema;
-use crate::ports::PageRequest;
 
 type St = State<Arc<ManagementState>>;
 
@@ -26,12 +25,10 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Query {
+struct FailedTriggerFilter {
     webhook_id: Option<WebhookId>,
     /// Only those that failed at or after this time.
     since: Option<DateTime<Utc>>,
-    cursor: Option<String>,
-    limit: Option<u32>,
 }
 
 fn not_found() -> ApiError {
@@ -42,19 +39,15 @@ fn not_found() -> ApiError {
 ///
 /// Events that passed authentication but could not start or resume their processes, newest
 /// first, optionally for one webhook and since a time.
-#[utoipa::path(get, operation_id = "listFailedTriggers", path = "/v1/failed-triggers", tag = "triggers", params(Query), responses(
+#[utoipa::path(get, operation_id = "listFailedTriggers", path = "/v1/failed-triggers", tag = "triggers", params(PageQuery, FailedTriggerFilter), responses(
     (status = 200, body = ListPage<FailedTrigger>),
     (status = 400, description = "`INVALID_QUERY`, `INVALID_CURSOR`", body = ErrorSchema),
 ))]
-async fn list(State(st): St, ApiQuery(q): ApiQuery<Query>) -> Result<Json<ListPage<FailedTrigger>>, ApiError> {
-    let page = st
-        .backend
-        .registry
-        .list_failed_triggers(
-            q.webhook_id.as_ref(),
-            PageRequest { cursor: q.cursor, limit: q.limit.unwrap_or(100).clamp(1, 1000) },
-        )
-        .await?;
+async fn list(
+    State(st): St,
+    Paged(page, q): Paged<FailedTriggerFilter>,
+) -> Result<Json<ListPage<FailedTrigger>>, ApiError> {
+    let page = st.backend.registry.list_failed_triggers(q.webhook_id.as_ref(), page.request()).await?;
     // Newest first: once one is older than `since`, the rest are too.
     let mut items = page.items;
     let mut next = page.next;

@@ -1,0 +1,201 @@
+//! Connector requests as callers write them (secrets included), and how a PATCH applies.
+
+use super::*;
+
+/// Auth as given by the caller, secrets included.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum AuthInput {
+    /// A struct variant, so that unknown fields are refused here too.
+    None {},
+    Bearer {
+        token: SecretString,
+    },
+    ApiKey {
+        key: String,
+        value: SecretString,
+        #[serde(rename = "in", default)]
+        placement: KeyPlacement,
+    },
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+    ClientSecret {
+        secret: SecretString,
+    },
+}
+
+impl AuthInput {
+    /// The public half and the credential, validated; `at` is where the auth object is
+    /// (`auth`, `registration.auth`).
+    pub fn split(self, at: &str) -> Result<(ConnectorAuth, Option<SecretString>), ApiError> {
+        let bad = |field: &str, m: &str| ApiError::invalid(format!("{at}.{field}"), m);
+        Ok(match self {
+            AuthInput::None {} => (ConnectorAuth::None, None),
+            AuthInput::Bearer { token } => {
+                if token.expose().is_empty() {
+                    return Err(bad("token", "must not be empty"));
+                }
+                (ConnectorAuth::Bearer, Some(token))
+            }
+            AuthInput::ApiKey { key, value, placement } => {
+                if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
+                    return Err(bad("key", "must be a valid header or parameter name"));
+                }
+                (ConnectorAuth::ApiKey { key, placement }, Some(value))
+            }
+            AuthInput::Basic { username, password } => {
+                if username.is_empty() || username.chars().count() > 100 || username.contains(':') {
+                    return Err(bad("username", "must be 1 to 100 characters without ':'"));
+                }
+                if password.expose().is_empty() || password.expose().chars().count() > 100 {
+                    return Err(bad("password", "must be 1 to 100 characters"));
+                }
+                (ConnectorAuth::Basic { username }, Some(password))
+            }
+            AuthInput::ClientSecret { secret } => {
+                if secret.expose().is_empty() || secret.expose().chars().count() > 250 {
+                    return Err(bad("secret", "must be 1 to 250 characters"));
+                }
+                (ConnectorAuth::ClientSecret, Some(secret))
+            }
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SigningInput {
+    pub scheme: SigningScheme,
+    /// Given, or generated when omitted.
+    pub secret: Option<SecretString>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateConnector {
+    pub name: ConnectorName,
+    #[serde(default)]
+    pub description: String,
+    pub base_url: EndpointUrl,
+    #[serde(default)]
+    pub method: HttpMethod,
+    #[serde(default)]
+    pub path: String,
+    pub auth: Option<AuthInput>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub signing: Option<SigningInput>,
+    #[serde(default)]
+    pub trust_any_certificate: bool,
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    pub body_template: Option<serde_json::Value>,
+    pub batch: Option<BatchInput>,
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
+    pub timeout_ms: Option<u64>,
+    pub retry: Option<RetryPolicy>,
+    pub enabled: Option<bool>,
+}
+
+/// `{"maxEvents": n}`: deliver an audit batch's events together, up to n per request.
+#[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchInput {
+    #[serde(deserialize_with = "crate::domain::limits::whole::u32")]
+    pub max_events: u32,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateConnector {
+    pub name: Option<ConnectorName>,
+    pub description: Option<String>,
+    pub base_url: Option<EndpointUrl>,
+    pub method: Option<HttpMethod>,
+    pub path: Option<String>,
+    pub auth: Option<AuthInput>,
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `null` removes signing.
+    #[serde(default, with = "serde_with::rust::double_option")]
+    pub signing: Option<Option<SigningInput>>,
+    pub trust_any_certificate: Option<bool>,
+    pub event_types: Option<Vec<String>>,
+    /// `null` removes the template.
+    #[serde(default, with = "serde_with::rust::double_option")]
+    pub body_template: Option<Option<serde_json::Value>>,
+    /// `null` turns batching off.
+    #[serde(default, with = "serde_with::rust::double_option")]
+    pub batch: Option<Option<BatchInput>>,
+    #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
+    pub timeout_ms: Option<u64>,
+    pub retry: Option<RetryPolicy>,
+    pub enabled: Option<bool>,
+}
+
+impl UpdateConnector {
+    /// The change applied to a connector and its secrets, validated (no I/O): what the
+    /// handler stores, and what the fuzz target checks. `Ok(true)` when the secrets changed.
+    pub fn apply(self, c: &mut Connector, secrets: &mut ConnectorSecrets) -> Result<bool, ApiError> {
+        let mut secrets_changed = false;
+        if let Some(v) = self.name {
+            c.name = v;
+        }
+        if let Some(v) = self.description {
+            c.description = v;
+        }
+        if let Some(v) = self.base_url {
+            c.base_url = v;
+        }
+        if let Some(v) = self.method {
+            c.method = v;
+        }
+        if let Some(v) = self.path {
+            c.path = v;
+        }
+        if let Some(auth) = self.auth {
+            let (auth, credential) = auth.split("auth")?;
+            c.auth = auth;
+            secrets.credential = credential;
+            secrets_changed = true;
+        }
+        if let Some(v) = self.headers {
+            c.headers = v;
+        }
+        if let Some(signing) = self.signing {
+            if let Some(SigningInput { scheme, secret: Some(secret) }) = &signing {
+                check_signing_secret(*scheme, secret, "signing.secret")?;
+            }
+            c.signing = signing.as_ref().map(|s| s.scheme);
+            secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
+            secrets_changed = true;
+        }
+        if let Some(v) = self.trust_any_certificate {
+            c.trust_any_certificate = v;
+        }
+        if let Some(v) = self.event_types {
+            c.event_types = v;
+        }
+        if let Some(v) = self.body_template {
+            c.body_template = template_text(v)?;
+        }
+        if let Some(v) = self.batch {
+            c.batch_max_events = v.map(|b| b.max_events);
+        }
+        if let Some(v) = self.timeout_ms {
+            c.timeout_ms = v;
+        }
+        if let Some(v) = self.retry {
+            c.retry = v;
+        }
+        if let Some(v) = self.enabled {
+            c.enabled = v;
+            if v {
+                c.disabled_reason = None;
+            }
+        }
+        validate(c)?;
+        Ok(secrets_changed)
+    }
+}
