@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench-dispatch: ## outbound dispatch under load (LOAD_EVENTS, LOAD_PRODUCERS, LO
 soak: ## sustained load: SOAK_SECS (60) at the runner's maximum rate, RSS sampled (RELIABILITY.md)
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench soak
+
+readme-providers: ## Rewrite README's provider table from the catalog
+	UPDATE_README=1 cargo nextest run -p hookbridge-tests -E 'test(the_readme_lists_the_catalog)'
 
 fuzz: ## 30 s of each cargo-fuzz target (long runs: fuzz/run.sh 600; figures in RELIABILITY.md)
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -102,7 +102,7 @@ def _report():
 def map_case(context, case):
     """Valid data the schema cannot pin down, for valid cases only: an Idempotency-Key names
     one request (each gets its own), a cursor can only be one this API handed out (a drawn
-    one is left out), SENDGRID and DISCORD keys are real keys, a webhook's provider is not
+    one is left out), SENDGRID, DISCORD and TELNYX keys are real keys, a webhook's provider is not
     repeated on update. Invalid cases are sent as drawn."""
     meta = getattr(case, "meta", None)
     if meta is None or str(meta.generation.mode) != "positive":
@@ -128,6 +128,7 @@ def map_case(context, case):
 KEYS = {
     "SENDGRID": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEzzCSXd8ZJhGZTY8puI8wVuuav6xiC4WQ/nF8rXtpM0VUza8qPIxqTaJbFSozn/iIRrIkwYEtf8jB2i3QIPE8Mg==",
     "DISCORD": "85bb604a0cf1966d2bdcc7d5a238e5ae75f7b490733f4e212f3dd9c8e0e76912",
+    "TELNYX": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
 }
 
 # (failure code, operationId or None for any, error code, field or None, message prefix or None)
@@ -137,9 +138,10 @@ ACCEPTED = [
     # An Idempotency-Key names one request: reused with another query or body it is refused
     # (Schemathesis draws the same few keys for many requests).
     ("ST202", None, "VALIDATION_FAILED", "Idempotency-Key", "Idempotency-Key: was used with another request"),
-    # SENDGRID's and DISCORD's keys must be points on their curves, which no pattern says.
+    # SENDGRID's, DISCORD's and TELNYX's keys must be points on their curves, which no pattern says.
     ("ST202", "createWebhook", "VALIDATION_FAILED", "providerSecret", "providerSecret: SENDGRID needs"),
     ("ST202", "createWebhook", "VALIDATION_FAILED", "providerSecret", "providerSecret: DISCORD needs"),
+    ("ST202", "createWebhook", "VALIDATION_FAILED", "providerSecret", "providerSecret: TELNYX needs"),
     # The shape of a rotated provider secret is the stored webhook's provider's.
     ("ST202", "rotateProviderSecret", "VALIDATION_FAILED", "providerSecret", None),
     ("ST202", "rotateProviderSecret", "WEBHOOK_META_SECRETS_REQUIRED", None, None),

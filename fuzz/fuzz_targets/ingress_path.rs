@@ -17,7 +17,7 @@ use hookbridge::domain::{
     ApiKey, EventEnvelope, EventId, Helpers, Location, LocationId, Provider, Webhook, WebhookId, WebhookMessage,
     WebhookName, WebhookSecrets, WebhookState, payload_from_body,
 };
-use hookbridge::fuzzing::{check_api_key, forwarded_headers, public_urls, signed_handshake};
+use hookbridge::fuzzing::{check_api_key, forwarded_headers, handshake, public_urls};
 use hookbridge::ingress::ClientAddr;
 use hookbridge::providers;
 use hookbridge::registration::Registration;
@@ -143,7 +143,7 @@ fn from_http(data: &[u8]) -> Option<Input> {
 fn check_segments_once() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        for p in Provider::ALL {
+        for p in Provider::all() {
             let seg = p.path_segment();
             assert!(!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{seg:?}");
             assert_eq!(Provider::from_path_segment(&seg), Some(p));
@@ -216,14 +216,14 @@ fuzz_target!(|data: &[u8]| {
 
     // The provider segment.
     let segment = match input.known_provider {
-        Some(i) => Provider::ALL[i as usize % Provider::ALL.len()].path_segment(),
+        Some(i) => Provider::all().nth(i as usize % Provider::all().count()).unwrap().path_segment(),
         None => input.provider_segment.clone(),
     };
     let provider = Provider::from_path_segment(&segment);
     if let Some(p) = provider {
         assert_eq!(p.path_segment(), segment);
     }
-    let provider = provider.unwrap_or(Provider::Generic);
+    let provider = provider.unwrap_or(Provider::GENERIC);
 
     // The webhook id segment.
     let id_text = if input.use_real_id {
@@ -347,7 +347,10 @@ fuzz_target!(|data: &[u8]| {
 
     // Handshakes (answered after the signature passed).
     let secret = input.secret.clone().map(SecretString::new);
-    let _ = signed_handshake(provider, &headers, &input.body, secret.as_ref());
+    let _ = handshake::after_verification(provider, &headers, &input.body, secret.as_ref());
+    let _ = handshake::before_verification(provider, "validationToken=x&challenge=y", &headers, &input.body, secret.is_some());
+    let as_secret = secret.clone().map(hookbridge::domain::ProviderSecret::Plain);
+    let _ = handshake::on_get(provider, &http::Method::GET, "hub.mode=subscribe&hub.challenge=c&hub.verify_token=t&crc_token=x&challenge=y&verify=z", &headers, as_secret.as_ref());
 
     // The body as the event's payload, and the envelope's round trip through the queue.
     if let Ok(payload) = payload_from_body(input.content_type.as_deref(), &input.body) {

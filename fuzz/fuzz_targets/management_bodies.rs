@@ -178,7 +178,7 @@ fn update_webhook(body: &[u8]) {
 fn rotate_provider_secret(body: &[u8]) {
     let Some(req) = extract::<RotateProviderSecret>(body) else { return };
     let next = Some(req.provider_secret);
-    for p in Provider::ALL {
+    for p in Provider::all() {
         ok_or_refused(validate_provider_secret(p, &next));
     }
     let _ = req.overlap_seconds.is_some_and(|o| o > 7 * 86_400);

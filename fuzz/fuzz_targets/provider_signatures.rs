@@ -16,10 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use hookbridge::domain::Provider;
-use hookbridge::providers::{
-    self, Encoding, GenericHmac, HashAlgorithm, HmacScheme, KeyAlgorithm, KeyForm, Part, ProviderSecret, Scheme,
-    SigFormat, SignatureEncoding, Target, TsFormat, VerifyError,
+use hookbridge::domain::provider_spec::{
+    Encoding, KeyAlgorithm, KeyForm, MacAlgorithm, MacKind, MacScheme, Part, Scheme, SigFormat, TsFormat,
 };
+use hookbridge::providers::{self, GenericHmac, HashAlgorithm, ProviderSecret, SignatureEncoding, Target, VerifyError};
 use hookbridge::secret::SecretString;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
@@ -47,10 +47,11 @@ const KNOWN: &[&str] = &[
 ];
 
 fn scheme_headers(p: Provider) -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = match providers::scheme(p) {
-        Scheme::Hmac(h) => h.signature.iter().chain(h.timestamp).chain(h.id).copied().collect(),
-        Scheme::Token(name) => vec![name],
+    let mut names: Vec<&'static str> = match p.spec().scheme {
+        Scheme::Mac(h) => h.signature.iter().chain(h.timestamp).chain(h.id).copied().collect(),
+        Scheme::Token { header, .. } => vec![header],
         Scheme::PublicKey { signature, timestamp, .. } => vec![signature, timestamp],
+        Scheme::Jwt(j) => vec![j.header],
         _ => Vec::new(),
     };
     names.extend_from_slice(KNOWN);
@@ -148,7 +149,7 @@ fn from_text(data: &[u8]) -> Option<Input> {
         match key {
             "provider" => {
                 let p = Provider::from_path_segment(value)?;
-                input.provider = Provider::ALL.iter().position(|q| *q == p)? as u8;
+                input.provider = Provider::all().position(|q| q == p)? as u8;
             }
             "now" => input.now = Now::Any(value.parse().ok()?),
             "secret" => input.secrets.push(value.to_owned()),
@@ -214,10 +215,25 @@ fn set(headers: &mut HeaderMap, name: &str, value: &str) -> bool {
     }
 }
 
-/// A correctly signed request for a built-in HMAC scheme; `false` when it cannot be made
-/// (a key that does not decode, a timestamp that is no header value).
-fn sign_hmac(
-    h: &HmacScheme,
+fn mac_of(alg: MacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut m = <M as hmac::digest::KeyInit>::new_from_slice(key).unwrap();
+        parts.iter().for_each(|p| m.update(p));
+        m.finalize().into_bytes().to_vec()
+    }
+    match alg {
+        MacAlgorithm::Md5 => run::<Hmac<md5::Md5>>(key, parts),
+        MacAlgorithm::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
+        MacAlgorithm::Sha256 => hmac256(key, parts),
+        MacAlgorithm::Sha512 => run::<Hmac<sha2::Sha512>>(key, parts),
+    }
+}
+
+/// A correctly signed request for a catalog MAC scheme, written from the scheme's
+/// description; `false` when it cannot be made (a key that does not decode, a timestamp
+/// that is no header value).
+fn sign_mac(
+    h: &MacScheme,
     s: &Signing,
     secret: &str,
     now: i64,
@@ -231,23 +247,38 @@ fn sign_hmac(
             Ok(k) => k,
             Err(_) => return false,
         },
+        KeyForm::Base64 => match STANDARD.decode(secret.trim()) {
+            Ok(k) => k,
+            Err(_) => return false,
+        },
+        KeyForm::Hex => match hex::decode(secret.trim()) {
+            Ok(k) => k,
+            Err(_) => return false,
+        },
+        KeyForm::Utf8Suffix(x) => [secret.as_bytes(), x.as_bytes()].concat(),
     };
-    let stripe = matches!(h.format, SigFormat::Stripe);
+    // The timestamp travels in the signature header for these formats.
+    let in_header = matches!(h.format, SigFormat::Pairs { .. } | SigFormat::TimestampThenList);
     let mut ts = ts_text(&s.ts, now, h.ts_format);
-    if stripe && !ts.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+    if in_header && !ts.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         ts = now.to_string();
     }
     let needs_ts = h.signed.iter().any(|p| matches!(p, Part::Timestamp));
-    if needs_ts && !stripe && !set(headers, h.timestamp[0], &ts) {
+    if needs_ts && !in_header && !set(headers, h.timestamp[0], &ts) {
         return false;
     }
     if h.signed.iter().any(|p| matches!(p, Part::Id)) && !set(headers, h.id[0], &s.id) {
         return false;
     }
     // What the verifier will read back.
-    let ts_read = if stripe { Some(ts.clone()) } else { first(headers, h.timestamp).map(str::to_owned) };
+    let ts_read = if in_header { Some(ts.clone()) } else { first(headers, h.timestamp).map(str::to_owned) };
     let id_read = first(headers, h.id).map(str::to_owned);
     let url = target.urls.first().cloned().unwrap_or_default();
+    let form = {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        pairs.sort();
+        pairs.into_iter().map(|(k, v)| k + &v).collect::<String>()
+    };
     let mut parts: Vec<&[u8]> = Vec::new();
     for p in h.signed {
         parts.push(match p {
@@ -257,17 +288,37 @@ fn sign_hmac(
             Part::Lit(l) => l.as_bytes(),
             Part::Url => url.as_bytes(),
             Part::Method => target.method.as_bytes(),
+            Part::SortedForm => form.as_bytes(),
         });
     }
-    let mac = hmac256(&key, &parts);
+    let mac = match h.mac {
+        MacKind::Hmac(alg) => mac_of(alg, &key, &parts),
+        MacKind::HmacNamedIn(name) => {
+            if !set(headers, name, "HMAC_SHA256_HEX") {
+                return false;
+            }
+            hmac256(&key, &parts)
+        }
+        MacKind::DigestWithSecretSuffix => {
+            let mut d = Sha256::new();
+            parts.iter().for_each(|p| d.update(p));
+            d.update(secret.as_bytes());
+            d.finalize().to_vec()
+        }
+    };
     let sig = match h.encoding {
         Encoding::Hex => hex::encode(mac),
         Encoding::Base64 => STANDARD.encode(mac),
+        Encoding::Base64Url => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac),
     };
     let value = match h.format {
         SigFormat::Single(prefix) => format!("{prefix}{sig}"),
         SigFormat::List { sep, prefix } => format!("{prefix}AAAA{sep}{prefix}{sig}"),
-        SigFormat::Stripe => format!("t={ts},v0=00,v1=00,v1={sig}"),
+        SigFormat::Pairs { seps, ts: tk, sig: sk } => {
+            let sep = seps[0];
+            format!("{tk}={ts}{sep}{sk}=00{sep}{sk}={sig}")
+        }
+        SigFormat::TimestampThenList => format!("{ts},00,{sig}"),
     };
     set(headers, h.signature[0], &value)
 }
@@ -386,7 +437,8 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         },
     };
-    let provider = Provider::ALL[input.provider as usize % Provider::ALL.len()];
+    let count = Provider::all().count();
+    let provider = Provider::all().nth(input.provider as usize % count).unwrap();
     let now = match input.now {
         Now::Around(n) => 1_700_000_000 + i64::from(n),
         Now::Any(n) => n,
@@ -405,12 +457,11 @@ fuzz_target!(|data: &[u8]| {
     // Properties of the catalog.
     let credential = providers::credential_header(provider);
     if let Some(c) = credential {
-        assert!(matches!(providers::scheme(provider), Scheme::Token(n) if n == c));
+        assert!(matches!(provider.spec().scheme, Scheme::Token { header, .. } if header == c) || c == "authorization");
         assert_eq!(HeaderName::from_static(c).as_str(), c);
     }
     for s in &owned {
-        let _ = providers::is_p256_public_key(s);
-        let _ = providers::is_ed25519_public_key(s);
+        let _ = providers::check_secret(provider, Some(&ProviderSecret::Plain(s.clone())));
         let _ = providers::zoom_encrypted_token(s, &input.method);
     }
 
@@ -419,7 +470,7 @@ fuzz_target!(|data: &[u8]| {
         let secrets: Vec<&SecretString> = owned.iter().collect();
         let target = Target { method: &input.method, urls: &urls };
         let r = providers::verify_at(provider, &secrets, &headers, &body, now, target);
-        if provider == Provider::Generic {
+        if provider == Provider::GENERIC {
             assert_eq!(r, Ok(()));
         } else if secrets.is_empty() {
             assert_ne!(r, Ok(()), "{provider:?} verified without a secret");
@@ -433,26 +484,50 @@ fuzz_target!(|data: &[u8]| {
     let mut expect_verified = false;
     if let Some(s) = &input.sign {
         let secret = owned.first().map(|s| s.expose().to_owned()).unwrap_or_default();
-        match providers::scheme(provider) {
-            Scheme::Hmac(h) => {
+        match provider.spec().scheme {
+            Scheme::Mac(h) => {
                 let secret = match h.key {
                     KeyForm::WhsecBase64 => format!("whsec_{}", STANDARD.encode(s.key_seed)),
-                    KeyForm::Utf8 => secret,
+                    KeyForm::Base64 => STANDARD.encode(s.key_seed),
+                    KeyForm::Hex => hex::encode(s.key_seed),
+                    KeyForm::Utf8 | KeyForm::Utf8Suffix(_) => secret,
                 };
                 owned.insert(0, SecretString::new(secret.clone()));
                 // Linear's freshness is in the body.
-                if provider == Provider::Linear
+                if provider == Provider::named("LINEAR")
                     && let Some(ms) = s.body_ts
                 {
                     body = format!("{{\"webhookTimestamp\":{ms},\"type\":\"Issue\"}}").into_bytes();
                 }
                 let target = Target { method: &input.method, urls: &urls };
-                expect_verified = sign_hmac(&h, s, &secret, now, &mut headers, &body, target);
+                expect_verified = sign_mac(&h, s, &secret, now, &mut headers, &body, target);
             }
-            Scheme::Token(name) => {
+            Scheme::Token { header, prefix } => {
                 expect_verified = !owned.is_empty()
-                    && secret.bytes().all(|b| (0x20..0x7f).contains(&b))
-                    && set(&mut headers, name, &secret);
+                    && secret.bytes().all(|b| (0x21..0x7f).contains(&b))
+                    && set(&mut headers, header, &format!("{prefix}{secret}"));
+            }
+            Scheme::Basic => {
+                expect_verified =
+                    !owned.is_empty() && set(&mut headers, "authorization", &format!("Basic {}", STANDARD.encode(&secret)));
+            }
+            Scheme::Jwt(j) => {
+                use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let digest = Sha256::digest(&body);
+                let hash = match j.body_encoding {
+                    Encoding::Hex => hex::encode(digest),
+                    Encoding::Base64 => STANDARD.encode(digest),
+                    Encoding::Base64Url => URL_SAFE_NO_PAD.encode(digest),
+                };
+                let mut claims = serde_json::json!({ j.body_claim: hash, "iat": now });
+                if let Some(iss) = j.issuer {
+                    claims["iss"] = iss.into();
+                }
+                let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+                let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+                let sig = URL_SAFE_NO_PAD.encode(hmac256(secret.as_bytes(), &[format!("{head}.{claims}").as_bytes()]));
+                expect_verified = !owned.is_empty()
+                    && set(&mut headers, j.header, &format!("{}{head}.{claims}.{sig}", j.prefix));
             }
             Scheme::ClientState => {
                 body = serde_json::to_vec(
@@ -471,15 +546,21 @@ fuzz_target!(|data: &[u8]| {
                 .unwrap();
                 expect_verified = !owned.is_empty();
             }
-            Scheme::PublicKey { algorithm, signature, timestamp, .. } => {
+            Scheme::PublicKey { algorithm, signature, timestamp, separator, .. } => {
                 let ts = ts_text(&s.ts, now, TsFormat::Unix);
-                let message = [ts.as_bytes(), &body].concat();
+                let message = [ts.as_bytes(), separator.as_bytes(), &body].concat();
                 let signed = match algorithm {
-                    KeyAlgorithm::Ed25519 => {
+                    KeyAlgorithm::Ed25519Hex => {
                         use ed25519_dalek::Signer;
                         let key = ed25519_dalek::SigningKey::from_bytes(&s.key_seed);
                         let sig = key.sign(&message);
                         Some((hex::encode(key.verifying_key().to_bytes()), hex::encode(sig.to_bytes())))
+                    }
+                    KeyAlgorithm::Ed25519Base64 => {
+                        use ed25519_dalek::Signer;
+                        let key = ed25519_dalek::SigningKey::from_bytes(&s.key_seed);
+                        let sig = key.sign(&message);
+                        Some((STANDARD.encode(key.verifying_key().to_bytes()), STANDARD.encode(sig.to_bytes())))
                     }
                     KeyAlgorithm::EcdsaP256 => {
                         use p256::ecdsa::signature::Signer;

@@ -37,7 +37,7 @@ pub use ports::Backend;
 /// Not an API: nothing else should use it.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::ingress::handler::{check_api_key, forwarded_headers, public_urls, signed_handshake};
+    pub use crate::ingress::handler::{check_api_key, forwarded_headers, public_urls};
     pub use crate::management::connectors::{
         AuthInput, BatchInput, CreateConnector, RotateRequest, SigningInput, UpdateConnector, template_text,
         validate as validate_connector,
@@ -48,4 +48,5 @@ pub mod fuzzing {
         CreateWebhook, RotateProviderSecret, UpdateWebhook, WaitRequest, check_description, check_location,
         validate_provider_secret,
     };
+    pub use crate::providers::handshake;
 }

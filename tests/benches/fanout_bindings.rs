@@ -73,7 +73,7 @@ async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
         id: WebhookId::generate(),
         name: WebhookName::parse("bench").unwrap(),
         description: String::new(),
-        provider: Provider::Generic,
+        provider: Provider::GENERIC,
         state: WebhookState::Active,
         location: serde_json::from_str(r#"{"orgId":"o","workspaceId":"w","appId":"a"}"#).unwrap(),
         created_at: now,
@@ -115,7 +115,7 @@ async fn run(bindings: usize, shared_queue: bool, events: usize) -> (f64, f64) {
                     let env = EventEnvelope {
                         event_id: EventId::generate(),
                         webhook_id: webhook.id,
-                        provider: Provider::Generic,
+                        provider: Provider::GENERIC,
                         webhook_message: WebhookMessage {
                             date_time: Utc::now(),
                             payload: payload_from_body(Some("application/json"), body).unwrap(),

@@ -26,7 +26,7 @@ fn webhook(name: &str, loc: &Location) -> Webhook {
         id: WebhookId::generate(),
         name: WebhookName::parse(name).unwrap(),
         description: "d".into(),
-        provider: Provider::Generic,
+        provider: Provider::GENERIC,
         state: WebhookState::Inactive,
         location: loc.clone(),
         created_at: now,

@@ -130,7 +130,7 @@ async fn setup((backend, guard, mut function): (Backend, Guard, Backend), queues
         id: WebhookId::generate(),
         name: WebhookName::parse("fan").unwrap(),
         description: String::new(),
-        provider: Provider::Generic,
+        provider: Provider::GENERIC,
         state: WebhookState::Active,
         location: serde_json::from_str(r#"{"orgId":"o","workspaceId":"w","appId":"a"}"#).unwrap(),
         created_at: now,
@@ -162,7 +162,7 @@ fn envelope(webhook: &WebhookId, body: &'static [u8]) -> EventEnvelope {
     EventEnvelope {
         event_id: EventId::generate(),
         webhook_id: *webhook,
-        provider: Provider::Generic,
+        provider: Provider::GENERIC,
         webhook_message: WebhookMessage {
             date_time: Utc::now(),
             payload: payload_from_body(None, body).unwrap(),

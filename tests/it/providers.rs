@@ -52,8 +52,12 @@ async fn slack_verifies_answers_its_handshake_and_refuses_the_rest(app: TestApp)
         r#"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
     let r = post(&app, url, &slack_headers(secret, now, challenge), challenge).await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
-    assert_eq!(r.text().await.unwrap(), "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    // As FlowX documents it: JSON `{"challenge"}` (Slack accepts it as well as text).
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"})
+    );
     // An unsigned handshake is refused like anything else.
     assert_eq!(post(&app, url, &[], challenge).await.status(), 401);
 
@@ -714,7 +718,75 @@ async fn signature_keyed_retries_and_distinct_linear_events(app: TestApp) {
     app.stop().await;
 }
 
+/// The catalog's handshakes over real sockets: Asana's and Notion's secrets kept from their
+/// first request (in AWS, by the ingress role's own permission), Trello's HEAD, Dropbox's
+/// challenge, FlowX's `flowxApiKey`, and the catalog itself at `GET /v1/providers`.
+async fn catalog_handshakes_over_http(app: TestApp) {
+    // Asana: created without a secret; its handshake brings one.
+    let (status, a) = webhook(&app, "asana-tasks", "ASANA", Value::Null, "asana-starts").await;
+    assert_eq!(status, 201, "{a}");
+    let url = a["url"].as_str().unwrap();
+    let hook_secret = "b537207f20cbfa02357cf448134da559";
+    let r = app.http.post(url).header("x-hook-secret", hook_secret).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-hook-secret"], hook_secret);
+    let event = r#"{"events":[{"action":"changed","resource":{"gid":"1"}}]}"#;
+    let signed = [("x-hook-signature".to_owned(), hex_hmac(hook_secret, &[event.as_bytes()]))];
+    assert_eq!(post(&app, url, &signed, event).await.status(), 200);
+    // A second X-Hook-Secret replaces nothing: it is an unsigned request, refused.
+    let r = app.http.post(url).header("x-hook-secret", "another").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    // The kept secret still verifies (and the same signed body is Asana's retry).
+    let again = post(&app, url, &signed, event).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["duplicate"], true);
+    let wrong = [("x-hook-signature".to_owned(), hex_hmac("another", &[event.as_bytes()]))];
+    assert_eq!(post(&app, url, &wrong, event).await.status(), 401);
+    assert_eq!(app.receive_n("asana-starts", 1).await.len(), 1);
+
+    // Notion: the unsigned verification_token is kept, then events are signed with it.
+    let (_, n) = webhook(&app, "notion-pages", "NOTION", Value::Null, "notion-starts").await;
+    let url = n["url"].as_str().unwrap();
+    let token = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl";
+    assert_eq!(post(&app, url, &[], &json!({"verification_token": token}).to_string()).await.status(), 200);
+    let event = r#"{"id":"e-1","type":"page.created"}"#;
+    let sig = [("x-notion-signature".to_owned(), format!("sha256={}", hex_hmac(token, &[event.as_bytes()])))];
+    assert_eq!(post(&app, url, &sig, event).await.status(), 200);
+    assert_eq!(app.receive_n("notion-starts", 1).await.len(), 1);
+
+    // Trello checks the URL with HEAD; Dropbox echoes its challenge.
+    let (_, t) = webhook(&app, "trello-board", "TRELLO", json!("trello-secret"), "trello-starts").await;
+    assert_eq!(app.http.head(t["url"].as_str().unwrap()).send().await.unwrap().status(), 200);
+    let (_, d) = webhook(&app, "dropbox-files", "DROPBOX", json!("app-secret"), "dropbox-starts").await;
+    let r = app.http.get(format!("{}&challenge=abc123", d["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "abc123");
+
+    // FlowX's parameter name for the key.
+    let (_, g) = webhook(&app, "flowx-generic", "GENERIC", Value::Null, "flowx-starts").await;
+    let flowx = g["url"].as_str().unwrap().replace("apiKey=", "flowxApiKey=");
+    assert_eq!(post(&app, &flowx, &[], r#"{"a":1}"#).await.status(), 200);
+    assert_eq!(post(&app, &flowx.replace("flowxApiKey=", "flowxApiKey=x"), &[], r#"{"a":1}"#).await.status(), 401);
+
+    // The catalog.
+    let (status, catalog) = app.call(Method::GET, "/v1/providers", None).await;
+    assert_eq!(status, 200);
+    let catalog = catalog.as_array().unwrap();
+    assert!(catalog.len() >= 80, "{} providers", catalog.len());
+    let asana = catalog.iter().find(|p| p["name"] == "ASANA").unwrap();
+    assert_eq!(asana["urlSegment"], "asana");
+    assert_eq!(asana["secretFields"][0]["name"], "providerSecret");
+    assert!(asana["handshake"].as_str().unwrap().contains("X-Hook-Secret"));
+    let meta = catalog.iter().find(|p| p["name"] == "META").unwrap();
+    let fields: Vec<&str> =
+        meta["secretFields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["verifyToken", "appSecret"]);
+    assert_eq!(catalog.iter().find(|p| p["name"] == "TRELLO").unwrap()["urlBound"], true);
+    app.stop().await;
+}
+
 hookbridge_tests::on_both_backends!(
+    catalog_handshakes_over_http,
     signature_keyed_retries_and_distinct_linear_events,
     the_other_providers_accept_signed_and_refuse_tampered,
     slack_verifies_answers_its_handshake_and_refuses_the_rest,

@@ -183,7 +183,7 @@ mod tests {
         let env = EventEnvelope {
             event_id: EventId::generate(),
             webhook_id: WebhookId::generate(),
-            provider: Provider::Generic,
+            provider: Provider::GENERIC,
             webhook_message: WebhookMessage {
                 date_time: Utc::now(),
                 payload: payload_from_body(Some("application/json"), &raw).unwrap(),
@@ -204,7 +204,7 @@ mod tests {
         let env = EventEnvelope {
             event_id: EventId::generate(),
             webhook_id: WebhookId::generate(),
-            provider: Provider::Generic,
+            provider: Provider::GENERIC,
             webhook_message: WebhookMessage {
                 date_time: Utc::now(),
                 payload: payload_from_body(None, &raw).unwrap(),

@@ -7,7 +7,10 @@ mod event;
 mod ids;
 pub mod limits;
 mod path;
+mod provider;
+pub mod provider_catalog;
 mod provider_secret;
+pub mod provider_spec;
 mod webhook;
 
 pub use binding::{Binding, BindingKind, ProcessDefinitionId, TriggerType, Waiter};
@@ -19,10 +22,12 @@ pub use connector::{
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};
 pub use path::{JsonPath, PathError, Step, correlation_text};
+pub use provider::Provider;
 pub use provider_secret::{GenericHmac, HashAlgorithm, ProviderSecret, SignatureEncoding};
+pub use provider_spec::ProviderSpec;
 pub use webhook::{
-    ApiKey, FailedTrigger, HelperEndpoint, HelperFailure, Helpers, Location, Provider, Webhook, WebhookName,
-    WebhookSecrets, WebhookState,
+    ApiKey, FailedTrigger, HelperEndpoint, HelperFailure, Helpers, Location, Webhook, WebhookName, WebhookSecrets,
+    WebhookState,
 };
 
 /// A value that did not parse: which field, and why (safe to show to the caller).

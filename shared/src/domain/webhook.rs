@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{EventId, FailedTriggerId, LocationId, ParseError, WebhookId};
+use super::{EventId, FailedTriggerId, LocationId, ParseError, Provider, WebhookId};
 use crate::secret::SecretString;
 
 /// A webhook's display name: 3 to 50 letters, digits, spaces excluded, and `[ ] ( ) . _ -`.
@@ -41,79 +41,6 @@ impl<'de> Deserialize<'de> for WebhookName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Who calls the webhook, and so how its requests are authenticated. Fixed once saved.
-/// How each one verifies is data in the `providers` module's scheme table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Provider {
-    /// Any system that can POST: the API key in the URL is the only credential.
-    Generic,
-    Slack,
-    Meta,
-    Github,
-    Stripe,
-    StandardWebhooks,
-    Svix,
-    Shopify,
-    Descope,
-    Linear,
-    Pagerduty,
-    Gitlab,
-    Zoom,
-    Twitch,
-    Okta,
-    Msgraph,
-    Mailgun,
-    Discord,
-    Twilio,
-    Square,
-    Hubspot,
-    Sendgrid,
-    GenericHmac,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 23] = [
-        Provider::Generic,
-        Provider::Slack,
-        Provider::Meta,
-        Provider::Github,
-        Provider::Stripe,
-        Provider::StandardWebhooks,
-        Provider::Svix,
-        Provider::Shopify,
-        Provider::Descope,
-        Provider::Linear,
-        Provider::Pagerduty,
-        Provider::Gitlab,
-        Provider::Zoom,
-        Provider::Twitch,
-        Provider::Okta,
-        Provider::Msgraph,
-        Provider::Mailgun,
-        Provider::Discord,
-        Provider::Twilio,
-        Provider::Square,
-        Provider::Hubspot,
-        Provider::Sendgrid,
-        Provider::GenericHmac,
-    ];
-
-    /// The upper-case name (`STANDARD_WEBHOOKS`).
-    pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-    }
-
-    /// The provider's segment in the ingress URL: lower case, `-` for `_`.
-    pub fn path_segment(self) -> String {
-        self.name().to_ascii_lowercase().replace('_', "-")
-    }
-
-    pub fn from_path_segment(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.path_segment() == s)
     }
 }
 
@@ -403,20 +330,6 @@ mod tests {
         assert_eq!(format!("{a:?}"), "ApiKey(***)");
         let secrets = WebhookSecrets::new(a.clone());
         assert!(!format!("{secrets:?}").contains(a.expose()));
-    }
-
-    #[test]
-    fn provider_path_segments() {
-        assert_eq!(Provider::Generic.path_segment(), "generic");
-        assert_eq!(Provider::StandardWebhooks.path_segment(), "standard-webhooks");
-        assert_eq!(Provider::from_path_segment("standard-webhooks"), Some(Provider::StandardWebhooks));
-        assert_eq!(Provider::from_path_segment("generic"), Some(Provider::Generic));
-        assert_eq!(Provider::from_path_segment("GENERIC"), None);
-        assert_eq!(Provider::from_path_segment("standard_webhooks"), None);
-        for p in Provider::ALL {
-            assert_eq!(Provider::from_path_segment(&p.path_segment()), Some(p));
-        }
-        assert_eq!(serde_json::to_string(&Provider::Generic).unwrap(), "\"GENERIC\"");
     }
 
     #[test]

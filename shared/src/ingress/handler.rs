@@ -9,13 +9,15 @@ use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::{Deserialize, Serialize};
 
+use super::claim::{Claimed, DeliveryClaim};
 use super::{ClientAddr, IngressState};
+use crate::domain::provider_spec::Scheme;
 use crate::domain::{
     EventEnvelope, EventId, Headers, Provider, WebhookId, WebhookMessage, WebhookState, payload_from_body,
 };
-use crate::error::{ApiError, ErrorCode, StoreError};
+use crate::error::{ApiError, ErrorCode};
 use crate::metrics::AuthFailures;
-use crate::ports::Claim;
+use crate::providers::handshake::{self, Answer, Outcome, Refused};
 use crate::providers::{self, ProviderSecret};
 use crate::registration::Registration;
 
@@ -57,6 +59,9 @@ struct KeyQuery {
     /// The webhook's API key (part of its URL).
     #[serde(rename = "apiKey")]
     api_key: Option<String>,
+    /// The same key under FlowX's parameter name, for URLs written for FlowX.
+    #[serde(rename = "flowxApiKey")]
+    flowx_api_key: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -110,18 +115,22 @@ pub(super) async fn receive(
     let (provider, reg) = locate(&st, &p).await?;
     let id = reg.webhook.id;
     check_api_key(&reg, req.uri())?;
-    // Microsoft Graph validates a subscription with `?validationToken=` (nothing signed):
-    // echo the decoded token as plain text.
-    if provider == Provider::Msgraph
-        && let Some(token) = Query::<GraphValidation>::try_from_uri(req.uri()).ok().and_then(|q| q.0.validation_token)
-    {
-        return Ok(plain_text(token));
-    }
 
     let client = req.extensions().get::<ClientAddr>().copied();
     let (parts, body) = req.into_parts();
     let body = read_limited(body, limit).await?;
     let now = st.backend.clock.now();
+    let query = parts.uri.query().unwrap_or_default();
+    // Handshakes the provider does not sign are answered first, and start nothing.
+    let has_secret = reg.secrets.provider.is_some();
+    match handshake::before_verification(provider, query, &parts.headers, &body, has_secret) {
+        Some(Outcome::Answer(answer)) => return Ok(respond(answer)),
+        Some(Outcome::Capture { secret, answer }) => {
+            capture_secret(&st, &reg, secret).await?;
+            return Ok(respond(answer));
+        }
+        None => {}
+    }
     let urls = if providers::signs_url(provider) {
         public_urls(st.config.public_url.as_deref(), &parts.headers, &parts.uri)
     } else {
@@ -129,7 +138,7 @@ pub(super) async fn receive(
     };
     let target = providers::Target { method: parts.method.as_str(), urls: &urls };
     let keys = reg.secrets.provider_keys(now);
-    let verified = if provider == Provider::GenericHmac {
+    let verified = if matches!(provider.spec().scheme, Scheme::Configured) {
         // The scheme travels with each secret.
         providers::verify_configured(&reg.secrets.provider_secrets(now), &parts.headers, &body, now.timestamp())
     } else {
@@ -138,12 +147,12 @@ pub(super) async fn receive(
     if let Err(e) = verified {
         // Counted, and at debug level detailed (never the secret).
         AUTH_FAILURES.record("signature");
-        tracing::debug!(webhook_id = %id, provider = ?provider, reason = %e, "provider signature refused");
+        tracing::debug!(webhook_id = %id, provider = %provider, reason = %e, "provider signature refused");
         return Err(ApiError::new(ErrorCode::SIGNATURE_INVALID, "the request signature could not be verified"));
     }
-    // Handshakes are answered after the signature passed, and start nothing.
-    if let Some(answer) = signed_handshake(provider, &parts.headers, &body, keys.first().copied()) {
-        return Ok(answer);
+    // Signed handshakes are answered after the signature passed, and start nothing.
+    if let Some(answer) = handshake::after_verification(provider, &parts.headers, &body, keys.first().copied()) {
+        return Ok(respond(answer));
     }
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let payload =
@@ -194,58 +203,6 @@ pub(super) async fn receive(
 static AUTH_FAILURES: std::sync::LazyLock<AuthFailures> =
     std::sync::LazyLock::new(|| AuthFailures::new(std::time::Duration::from_secs(1)));
 
-/// How long a claim stays "pending" before a retry may take it over: longer than one
-/// ingress call can last (the Lambda timeout is 30 s), so a live first attempt is never
-/// overtaken, and short enough that a crashed one delays the provider's retries briefly.
-pub const PENDING_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-const PENDING_PREFIX: &str = "pending:";
-
-/// A provider delivery id claimed for one event. Written `pending:<event id>` with a short
-/// TTL before queueing; confirmed to `<event id>` for the dedup window once the event is
-/// queued; released if queueing failed. A crash between the steps leaves a pending claim
-/// that expires by itself, so the provider's retry is queued rather than taken for a
-/// duplicate (at least once, never zero times).
-pub(crate) struct DeliveryClaim {
-    key: String,
-    event_id: EventId,
-}
-
-pub(crate) enum Claimed {
-    Ours(DeliveryClaim),
-    Duplicate(EventId),
-}
-
-impl DeliveryClaim {
-    pub(crate) async fn take(st: &IngressState, key: String, event_id: EventId) -> Result<Claimed, ApiError> {
-        let pending = format!("{PENDING_PREFIX}{event_id}");
-        match st.backend.dedup.claim(&key, &pending, st.config.pending_claim_ttl).await? {
-            Claim::New => Ok(Claimed::Ours(DeliveryClaim { key, event_id })),
-            Claim::Existing(v) if v.starts_with(PENDING_PREFIX) => {
-                // The first attempt is still in flight (or died moments ago): the provider
-                // should retry shortly, and will then be answered for sure.
-                Err(ApiError::Unavailable(StoreError::msg("the first delivery of this event is still being accepted")))
-            }
-            Claim::Existing(original) => Ok(Claimed::Duplicate(EventId::parse(&original).unwrap_or(event_id))),
-        }
-    }
-
-    /// The event is queued: remember its delivery id for the whole window. A failure here
-    /// only shortens the memory to the pending TTL (a later retry may be queued twice).
-    pub(crate) async fn confirm(&self, st: &IngressState) {
-        if let Err(e) = st.backend.dedup.put(&self.key, &self.event_id.to_string(), st.config.dedup_window).await {
-            tracing::error!(event_id = %self.event_id, error = %e, "could not confirm a delivery claim; a retry may be queued again");
-        }
-    }
-
-    /// The event was not queued: let the provider's retry through at once. If this fails the
-    /// pending claim still expires within its TTL.
-    pub(crate) async fn release(&self, st: &IngressState) {
-        if let Err(e) = st.backend.dedup.release(&self.key).await {
-            tracing::error!(event_id = %self.event_id, error = %e, "could not release a delivery claim; retries wait for it to expire");
-        }
-    }
-}
-
 /// The active webhook a URL names: 404 for anything unknown, inactive or in another
 /// location; 400 when the URL names another provider than the webhook's.
 async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Registration>), ApiError> {
@@ -273,7 +230,8 @@ async fn locate(st: &IngressState, p: &IngressPath) -> Result<(Provider, Arc<Reg
 }
 
 pub fn check_api_key(reg: &Registration, uri: &http::Uri) -> Result<(), ApiError> {
-    let presented = Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key).unwrap_or_default();
+    let presented =
+        Query::<KeyQuery>::try_from_uri(uri).ok().and_then(|q| q.0.api_key.or(q.0.flowx_api_key)).unwrap_or_default();
     if reg.secrets.api_key.matches(&presented) {
         Ok(())
     } else {
@@ -305,67 +263,41 @@ fn plain_text(body: String) -> Response {
     ([(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-#[derive(Deserialize)]
-struct GraphValidation {
-    #[serde(rename = "validationToken")]
-    validation_token: Option<String>,
-}
-
-/// Handshakes that come signed (the signature was verified first): Slack's
-/// `url_verification`, Zoom's `endpoint.url_validation`, Twitch's callback verification.
-pub fn signed_handshake(
-    provider: Provider,
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: Option<&crate::secret::SecretString>,
-) -> Option<Response> {
-    match provider {
-        Provider::Slack => {
-            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-            if v.get("type")?.as_str()? != "url_verification" {
-                return None;
-            }
-            Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
-        }
-        Provider::Zoom => {
-            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-            if v.get("event")?.as_str()? != "endpoint.url_validation" {
-                return None;
-            }
-            let plain = v.pointer("/payload/plainToken")?.as_str()?;
-            let encrypted = providers::zoom_encrypted_token(secret?, plain);
-            Some(Json(serde_json::json!({"plainToken": plain, "encryptedToken": encrypted})).into_response())
-        }
-        Provider::Discord => {
-            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-            match v.get("type")?.as_i64()? {
-                // Interactions endpoint PING: answer PONG.
-                1 if v.get("event").is_none() => Some(Json(serde_json::json!({"type": 1})).into_response()),
-                // Webhook events PING: 204, no body.
-                0 => Some(StatusCode::NO_CONTENT.into_response()),
-                _ => None,
-            }
-        }
-        Provider::Twitch => {
-            let kind = headers.get("twitch-eventsub-message-type")?.to_str().ok()?;
-            if kind != "webhook_callback_verification" {
-                return None;
-            }
-            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-            Some(plain_text(v.get("challenge")?.as_str()?.to_owned()))
-        }
-        _ => None,
+/// A handshake's answer as HTTP.
+fn respond(answer: Answer) -> Response {
+    match answer {
+        Answer::Text(text) => plain_text(text),
+        Answer::Json(v) => Json(v).into_response(),
+        Answer::Status(status) => status.into_response(),
+        Answer::EchoHeader { name, value } => match http::HeaderValue::from_str(&value) {
+            Ok(v) => (StatusCode::OK, [(name, v)]).into_response(),
+            Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        },
     }
 }
 
-#[derive(Deserialize)]
-struct MetaHandshake {
-    #[serde(rename = "hub.mode")]
-    mode: Option<String>,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-    #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
+/// Keeps a secret the provider's handshake delivered (Asana, Notion) when the webhook has
+/// none: written over the version read, so of two concurrent handshakes one wins and the
+/// other is refused. Awaited before the answer, like every write.
+async fn capture_secret(
+    st: &IngressState,
+    reg: &Registration,
+    secret: crate::secret::SecretString,
+) -> Result<(), ApiError> {
+    let name = crate::registration::webhook_secret_name(&reg.webhook.id);
+    let Some((current, version)) = st.backend.secrets.get_secret_versioned(&name).await? else {
+        return Err(unknown_webhook());
+    };
+    let mut secrets =
+        crate::domain::WebhookSecrets::from_secret(&current).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    if secrets.provider.is_some() {
+        return Err(ApiError::new(ErrorCode::SIGNATURE_INVALID, "the request signature could not be verified"));
+    }
+    secrets.provider = Some(ProviderSecret::Plain(secret));
+    st.backend.secrets.replace_secret(&name, &secrets.to_secret(), &version).await?;
+    st.cache.invalidate(&reg.webhook.id);
+    tracing::info!(webhook_id = %reg.webhook.id, "provider secret kept from the provider's handshake");
+    Ok(())
 }
 
 /// Answer a provider's GET handshake
@@ -391,31 +323,17 @@ pub(super) async fn handshake(
 ) -> Result<Response, ApiError> {
     let (provider, reg) = locate(&st, &p).await?;
     check_api_key(&reg, req.uri())?;
-    if provider == Provider::Okta {
-        // Okta's one-time verification: echo the challenge header as {"verification": ...}.
-        let challenge = req
-            .headers()
-            .get("x-okta-verification-challenge")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::new(ErrorCode::HANDSHAKE_INVALID, "missing X-Okta-Verification-Challenge"))?;
-        return Ok(Json(serde_json::json!({ "verification": challenge })).into_response());
+    let query = req.uri().query().unwrap_or_default();
+    match handshake::on_get(provider, req.method(), query, req.headers(), reg.secrets.provider.as_ref()) {
+        Ok(answer) => Ok(respond(answer)),
+        Err(Refused::NotAllowed) => {
+            Err(ApiError::new(ErrorCode::METHOD_NOT_ALLOWED, "this provider has no GET handshake"))
+        }
+        Err(Refused::Invalid(why)) => Err(ApiError::new(ErrorCode::HANDSHAKE_INVALID, why)),
+        Err(Refused::Mismatch) => {
+            Err(ApiError::new(ErrorCode::VERIFY_TOKEN_MISMATCH, "the handshake could not be verified"))
+        }
     }
-    if provider != Provider::Meta {
-        return Err(ApiError::new(ErrorCode::METHOD_NOT_ALLOWED, "this provider has no GET handshake"));
-    }
-    let forbidden = || ApiError::new(ErrorCode::VERIFY_TOKEN_MISMATCH, "the handshake could not be verified");
-    let q = Query::<MetaHandshake>::try_from_uri(req.uri()).map_err(|_| forbidden())?.0;
-    let (Some(mode), Some(challenge), Some(token)) = (q.mode, q.challenge, q.verify_token) else {
-        return Err(forbidden());
-    };
-    let expected = match &reg.secrets.provider {
-        Some(ProviderSecret::Meta { verify_token: Some(verify_token), .. }) => verify_token,
-        _ => return Err(forbidden()),
-    };
-    if mode != "subscribe" || !expected.ct_eq(token.as_bytes()) {
-        return Err(forbidden());
-    }
-    Ok(plain_text(challenge))
 }
 
 /// Reads at most `limit` bytes; more is a 413 without buffering the rest.

@@ -1,6 +1,7 @@
 //! The ingress: `POST /webhooks/{provider}/{orgId}/{workspaceId}/{appId}/{webhookId}?apiKey=`.
 //! Authenticates the call, turns it into an event and queues it durably before answering.
 
+mod claim;
 pub(crate) mod handler;
 
 use std::net::IpAddr;
@@ -10,7 +11,8 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use handler::{IngressConfig, PENDING_CLAIM_TTL};
+pub use claim::PENDING_CLAIM_TTL;
+pub use handler::IngressConfig;
 
 use crate::ports::{Backend, QueueRefs};
 use crate::registration::RegistrationCache;

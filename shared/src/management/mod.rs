@@ -6,6 +6,7 @@ mod failed_triggers;
 pub(crate) mod helpers;
 mod idempotency;
 pub(crate) mod params;
+mod providers;
 mod secrets;
 pub(crate) mod webhooks;
 
@@ -68,6 +69,7 @@ fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
         .merge(connectors::routes())
         .merge(failed_triggers::routes())
         .merge(params::routes())
+        .merge(providers::routes())
 }
 
 /// The management routes' part of the OpenAPI document (assembled whole in

@@ -10,6 +10,7 @@ use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 
 use super::{WebhookPath, ingress_url, public_base, service};
+use crate::domain::provider_spec::SecretShape;
 use crate::domain::{Provider, ProviderSecret};
 use crate::error::{ApiError, ErrorCode};
 use crate::management::{ApiJson, ManagementState};
@@ -112,43 +113,15 @@ pub(super) fn optional_provider_secret<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-/// Checks a provider secret's shape against the provider.
+/// Checks a provider secret's shape against the provider's catalog entry.
 pub fn validate_provider_secret(provider: Provider, secret: &Option<ProviderSecret>) -> Result<(), ApiError> {
-    match (provider, secret) {
-        (Provider::Meta, Some(ProviderSecret::Meta { verify_token: Some(v), app_secret: Some(a) }))
-            if !v.expose().is_empty() && !a.expose().is_empty() =>
-        {
-            Ok(())
+    crate::providers::check_secret(provider, secret.as_ref()).map_err(|reason| {
+        if provider.spec().secret == SecretShape::MetaPair {
+            ApiError::new(ErrorCode::WEBHOOK_META_SECRETS_REQUIRED, format!("providerSecret: {reason}"))
+        } else if reason.starts_with("providerSecret") {
+            ApiError::validation(reason)
+        } else {
+            ApiError::invalid("providerSecret", reason)
         }
-        (Provider::Meta, _) => Err(ApiError::new(
-            ErrorCode::WEBHOOK_META_SECRETS_REQUIRED,
-            "providerSecret: META needs {\"verifyToken\", \"appSecret\"}, both non-empty",
-        )),
-        (Provider::GenericHmac, Some(ProviderSecret::GenericHmac(g))) => g.validate().map_err(ApiError::validation),
-        (Provider::GenericHmac, _) => {
-            Err(ApiError::invalid("providerSecret", "GENERIC_HMAC needs {\"secret\", \"header\", ...} (see the docs)"))
-        }
-        (_, Some(ProviderSecret::GenericHmac(_))) => {
-            Err(ApiError::invalid("providerSecret", "a scheme is only for GENERIC_HMAC"))
-        }
-        (Provider::Generic, Some(_)) => {
-            Err(ApiError::invalid("providerSecret", "GENERIC webhooks use the API key only"))
-        }
-        (_, Some(ProviderSecret::Meta { .. })) => {
-            Err(ApiError::invalid("providerSecret", "must be a string for this provider"))
-        }
-        (_, Some(ProviderSecret::Plain(s))) if s.expose().trim().is_empty() => {
-            Err(ApiError::invalid("providerSecret", "must not be empty"))
-        }
-        (Provider::Sendgrid, Some(ProviderSecret::Plain(s))) if !crate::providers::is_p256_public_key(s) => {
-            Err(ApiError::invalid(
-                "providerSecret",
-                "SENDGRID needs the verification key (base64 DER of a P-256 public key)",
-            ))
-        }
-        (Provider::Discord, Some(ProviderSecret::Plain(s))) if !crate::providers::is_ed25519_public_key(s) => {
-            Err(ApiError::invalid("providerSecret", "DISCORD needs the application's public key (64 hex characters)"))
-        }
-        _ => Ok(()),
-    }
+    })
 }
