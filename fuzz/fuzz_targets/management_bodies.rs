@@ -89,6 +89,7 @@ fn base_connector() -> Connector {
         signing: None,
         trust_any_certificate: false,
         event_types: Vec::new(),
+        filters: Vec::new(),
         batch_max_events: None,
         body_template: None,
         timeout_ms: 10_000,
@@ -106,7 +107,17 @@ fn stored_connector(c: &Connector) {
     round_trip(c);
     let _ = c.target_url();
     for t in ["audit.login", "", "process.step.done", "é"] {
-        let _ = c.accepts(t);
+        for tenants in [None, Some(vec!["t-1".to_owned()])] {
+            let event = hookbridge::domain::OutboundEvent {
+                id: "e".into(),
+                kind: t.into(),
+                occurred_at: at(),
+                source: String::new(),
+                data: serde_json::Value::Null,
+                tenants,
+            };
+            let _ = c.accepts(&event);
+        }
     }
     if let Some(t) = &c.body_template {
         let v: serde_json::Value = serde_json::from_str(t).expect("a stored template is JSON");
@@ -223,6 +234,7 @@ fn create_connector(body: &[u8]) {
         signing: req.signing.map(|s| s.scheme),
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
+        filters: req.filters,
         body_template,
         batch_max_events: req.batch.map(|b| b.max_events),
         timeout_ms: req.timeout_ms.unwrap_or(10_000),

@@ -325,6 +325,7 @@ pub async fn fifo_queues_order_and_deduplicate(b: &Backend) {
 fn connector(name: &str) -> Connector {
     let now = Utc::now();
     Connector {
+        filters: Vec::new(),
         id: ConnectorId::generate(),
         name: ConnectorName::parse(name).unwrap(),
         description: String::new(),
@@ -391,6 +392,7 @@ pub async fn deliveries_log_and_filters(b: &Backend) {
     let mut made = Vec::new();
     for i in 0..3 {
         let event = OutboundEvent {
+            tenants: None,
             id: format!("evt-{i}"),
             kind: "audit.x".into(),
             occurred_at: Utc::now(),

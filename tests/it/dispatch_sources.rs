@@ -57,6 +57,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
     let rx = TestReceiver::start().await;
     let now = Utc::now();
     let connector = Connector {
+        filters: Vec::new(),
         id: ConnectorId::generate(),
         name: ConnectorName::parse(&unique("sink")).unwrap(),
         description: String::new(),

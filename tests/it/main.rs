@@ -11,6 +11,7 @@ mod fault_matrix;
 mod iam;
 mod management;
 mod openapi;
+mod outbound;
 mod providers;
 mod reliability;
 mod resume;

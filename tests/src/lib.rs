@@ -298,10 +298,17 @@ pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
 /// A request the test receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: String,
     pub path: String,
     pub query: Option<String>,
     pub headers: http::HeaderMap,
     pub body: bytes::Bytes,
+}
+
+impl Received {
+    pub fn method_path(&self) -> (String, String) {
+        (self.method.clone(), self.path.clone())
+    }
 }
 
 /// An HTTP endpoint on a free loopback port that records every request and answers with
@@ -311,6 +318,8 @@ pub struct TestReceiver {
     pub script: std::sync::Arc<std::sync::Mutex<(std::collections::VecDeque<u16>, u16)>>,
     /// Milliseconds every answer is held back (a slow receiver).
     pub hold_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The answer's content type and body, when not the default text.
+    pub reply: std::sync::Arc<std::sync::Mutex<Option<(String, String)>>>,
     pub requests: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
 }
 
@@ -320,11 +329,13 @@ impl TestReceiver {
         use std::sync::{Arc, Mutex};
         let script = Arc::new(Mutex::new((std::collections::VecDeque::new(), 200u16)));
         let hold_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reply: Arc<Mutex<Option<(String, String)>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let s = script.clone();
         let hold = hold_ms.clone();
+        let r = reply.clone();
         let app = axum::Router::new().fallback(move |req: Request| {
-            let (s, tx, hold) = (s.clone(), tx.clone(), hold.clone());
+            let (s, tx, hold, reply) = (s.clone(), tx.clone(), hold.clone(), r.clone());
             async move {
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -334,6 +345,7 @@ impl TestReceiver {
                     g.0.pop_front().unwrap_or(d)
                 };
                 let _ = tx.send(Received {
+                    method: parts.method.to_string(),
                     path: parts.uri.path().to_owned(),
                     query: parts.uri.query().map(str::to_owned),
                     headers: parts.headers,
@@ -343,8 +355,13 @@ impl TestReceiver {
                 if held > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(held)).await;
                 }
-                let mut resp = axum::response::Response::new(axum::body::Body::from(format!("answered {status}")));
+                let custom = reply.lock().unwrap().clone();
+                let text = custom.as_ref().map_or_else(|| format!("answered {status}"), |(_, b)| b.clone());
+                let mut resp = axum::response::Response::new(axum::body::Body::from(text));
                 *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                if let Some((ct, _)) = custom {
+                    resp.headers_mut().insert("content-type", http::HeaderValue::from_str(&ct).unwrap());
+                }
                 if status == 302 {
                     resp.headers_mut().insert("location", http::HeaderValue::from_static("/elsewhere"));
                 }
@@ -354,7 +371,12 @@ impl TestReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, script, hold_ms, requests: tokio::sync::Mutex::new(rx) }
+        Self { addr, script, hold_ms, reply, requests: tokio::sync::Mutex::new(rx) }
+    }
+
+    /// Answer with this content type and body from now on.
+    pub fn reply_with(&self, content_type: &str, body: &str) {
+        *self.reply.lock().unwrap() = Some((content_type.to_owned(), body.to_owned()));
     }
 
     /// Answer these statuses first, then `default`.

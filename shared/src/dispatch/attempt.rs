@@ -111,7 +111,7 @@ pub fn prepare(
     record: &DeliveryRecord,
     now: DateTime<Utc>,
 ) -> Result<OutboundRequest, String> {
-    let mut url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
+    let url = reqwest::Url::parse(&connector.target_url()).map_err(|e| format!("invalid target URL: {e}"))?;
     let template = match &connector.body_template {
         Some(t) => Some(serde_json::from_str::<serde_json::Value>(t).map_err(|e| format!("bodyTemplate: {e}"))?),
         None => None,
@@ -120,7 +120,7 @@ pub fn prepare(
         Some(t) => template::render(t, &event),
         None => event,
     };
-    let mut body_value = match &record.batch {
+    let body_value = match &record.batch {
         // A batch: every event, each shaped by the template, as {"events": [...]}.
         Some(text) => {
             let events: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| format!("batch: {e}"))?;
@@ -128,19 +128,81 @@ pub fn prepare(
         }
         None => shape(serde_json::to_value(&record.event).map_err(|e| e.to_string())?),
     };
+    let method = match connector.method {
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+    };
+    build(
+        connector,
+        secrets,
+        Target { url, method, headers: &[] },
+        Payload::Value(body_value),
+        &record.id.to_string(),
+        now,
+    )
+}
+
+/// A request's body: a JSON value hookbridge made, or JSON text sent exactly as given (a
+/// flow step's call; only CLIENT_SECRET auth, which adds a field, rewrites it).
+pub(super) enum Payload<'a> {
+    Value(serde_json::Value),
+    Raw(&'a serde_json::value::RawValue),
+}
+
+/// Where a request goes besides the connector's own settings: its URL, method and headers
+/// of its own (a flow step's call).
+pub(super) struct Target<'a> {
+    pub url: reqwest::Url,
+    pub method: reqwest::Method,
+    pub headers: &'a [(String, String)],
+}
+
+/// The request for a body: JSON content type, the connector's headers (then the target's),
+/// its auth, the stable `webhook-id`, and the signature over the exact body bytes.
+pub(super) fn build(
+    connector: &Connector,
+    secrets: &ConnectorSecrets,
+    target: Target<'_>,
+    payload: Payload<'_>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<OutboundRequest, String> {
+    let Target { mut url, method, headers: own } = target;
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
-    headers.extend(connector.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
-    apply_auth(&connector.auth, secrets.credential.as_ref(), &mut url, &mut headers, &mut body_value)?;
-    let body = serde_json::to_vec(&body_value).map_err(|e| e.to_string())?;
-    let id = record.id.to_string();
-    headers.push(("webhook-id".into(), id.clone()));
+    for (k, v) in connector.headers.iter().chain(own.iter().map(|(k, v)| (k, v))) {
+        let k = k.to_ascii_lowercase();
+        headers.retain(|(h, _)| *h != k);
+        headers.push((k, v.clone()));
+    }
+    let body = match payload {
+        Payload::Raw(raw) if !matches!(connector.auth, ConnectorAuth::ClientSecret) => {
+            apply_auth(
+                &connector.auth,
+                secrets.credential.as_ref(),
+                &mut url,
+                &mut headers,
+                &mut serde_json::Value::Null,
+            )?;
+            raw.get().as_bytes().to_vec()
+        }
+        payload => {
+            let mut value = match payload {
+                Payload::Value(v) => v,
+                Payload::Raw(raw) => serde_json::from_str(raw.get()).map_err(|e| e.to_string())?,
+            };
+            apply_auth(&connector.auth, secrets.credential.as_ref(), &mut url, &mut headers, &mut value)?;
+            serde_json::to_vec(&value).map_err(|e| e.to_string())?
+        }
+    };
+    headers.push(("webhook-id".into(), id.to_owned()));
     if let Some(scheme) = connector.signing {
         let secret = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
-        let mut signed = signing::sign(scheme, secret, &id, now.timestamp(), &body)?;
+        let mut signed = signing::sign(scheme, secret, id, now.timestamp(), &body)?;
         // During a rotation's overlap Standard Webhooks carries both signatures (its header
         // is a space-separated list), so receivers can switch secrets at their own pace.
         if let (SigningScheme::StandardWebhooks, Some(previous)) = (scheme, secrets.previous_signing(now)) {
-            let old = signing::sign(scheme, previous, &id, now.timestamp(), &body)?;
+            let old = signing::sign(scheme, previous, id, now.timestamp(), &body)?;
             for ((k, v), (_, o)) in signed.iter_mut().zip(old) {
                 if *k == "webhook-signature" {
                     *v = format!("{v} {o}");
@@ -152,11 +214,6 @@ pub fn prepare(
             headers.push((k.to_owned(), v));
         }
     }
-    let method = match connector.method {
-        HttpMethod::Post => reqwest::Method::POST,
-        HttpMethod::Put => reqwest::Method::PUT,
-        HttpMethod::Patch => reqwest::Method::PATCH,
-    };
     Ok(OutboundRequest {
         method,
         url,
@@ -164,6 +221,7 @@ pub fn prepare(
         body,
         timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
         trust_any_certificate: connector.trust_any_certificate,
+        max_response: super::MAX_RESPONSE,
     })
 }
 

@@ -28,6 +28,9 @@ pub struct OutboundRequest {
     pub body: Vec<u8>,
     pub timeout: Duration,
     pub trust_any_certificate: bool,
+    /// How much of the answer's body is read (deliveries keep an excerpt; flow calls use
+    /// the answer).
+    pub max_response: usize,
 }
 
 impl std::fmt::Debug for OutboundRequest {
@@ -55,6 +58,7 @@ mod debug_tests {
             body: br#"{"clientSecret":"b-secret"}"#.to_vec(),
             timeout: std::time::Duration::from_secs(1),
             trust_any_certificate: false,
+            max_response: super::MAX_RESPONSE,
         };
         let shown = format!("{req:?}");
         for secret in ["q-secret", "h-secret", "b-secret"] {
@@ -69,7 +73,7 @@ mod debug_tests {
 pub struct OutboundResponse {
     pub status: Option<u16>,
     pub headers: Vec<(String, String)>,
-    /// Up to [`MAX_RESPONSE`] bytes, lossily decoded.
+    /// Up to the request's `max_response` bytes, lossily decoded.
     pub body: String,
     pub latency: Duration,
     pub error: Option<String>,
@@ -113,6 +117,7 @@ impl OutboundClient {
                 return fail(e.to_string(), true);
             }
         }
+        let limit = req.max_response;
         let client = if req.trust_any_certificate { &self.insecure } else { &self.verified };
         let mut builder = client.request(req.method, req.url).timeout(req.timeout).body(req.body);
         for (k, v) in &req.headers {
@@ -132,9 +137,9 @@ impl OutboundClient {
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let mut body = Vec::new();
-        while body.len() < MAX_RESPONSE {
+        while body.len() < limit {
             match resp.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE - body.len())]),
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
                 Ok(None) | Err(_) => break,
             }
         }

@@ -22,7 +22,7 @@ impl Dispatcher {
         // One delivery per (event, connector), or per chunk of events for batch connectors.
         let mut units: Vec<(&Connector, Vec<&OutboundEvent>)> = Vec::new();
         for c in connectors.iter().filter(|c| c.enabled) {
-            let matching: Vec<&OutboundEvent> = events.iter().filter(|e| c.accepts(&e.kind)).collect();
+            let matching: Vec<&OutboundEvent> = events.iter().filter(|e| c.accepts(e)).collect();
             match c.batch_max_events {
                 Some(max) => {
                     let size = |e: &OutboundEvent| serde_json::to_vec(e).map_or(MAX_EVENT_BYTES, |v| v.len());
@@ -172,6 +172,7 @@ mod tests {
     fn batches_are_cut_by_count_and_by_bytes() {
         let events: Vec<OutboundEvent> = (0..5)
             .map(|i| OutboundEvent {
+                tenants: None,
                 id: format!("e{i}"),
                 kind: "t".into(),
                 occurred_at: Utc::now(),

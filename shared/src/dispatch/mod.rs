@@ -10,6 +10,7 @@
 //! `guard.rs` are the outbound HTTP client and its SSRF guard.
 
 mod attempt;
+mod call;
 pub mod client;
 pub mod guard;
 mod intake;
@@ -19,6 +20,7 @@ pub mod sources;
 pub mod template;
 
 pub use attempt::{apply_auth, prepare};
+pub use call::{CallMethod, CallResult, FlowCall, MAX_CALL_RESPONSE};
 pub use record::{Decision, decide, next_delay};
 
 use std::collections::HashMap;

@@ -72,6 +72,7 @@ impl DispatchInput {
         if v.get("detail-type").is_some() {
             let eb: EventBridge = serde_json::from_value(v).map_err(err)?;
             let event = serde_json::from_value::<OutboundEvent>(eb.detail.clone()).unwrap_or(OutboundEvent {
+                tenants: None,
                 id: eb.id,
                 kind: eb.detail_type,
                 occurred_at: eb.time,

@@ -202,6 +202,9 @@ pub struct Connector {
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
+    /// Descope's audit filters: every one must pass for an event to be delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<EventFilter>,
     /// Deliver the events of one audit batch together, at most this many per request,
     /// as `{"events": [...]}`; one event per request when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,9 +225,11 @@ pub struct Connector {
 }
 
 impl Connector {
-    /// Whether this connector receives events of `event_type`.
-    pub fn accepts(&self, event_type: &str) -> bool {
-        self.event_types.is_empty() || self.event_types.iter().any(|p| glob_match(p, event_type))
+    /// Whether this connector receives `event`: its type matches a pattern (or none are
+    /// set) and every filter passes.
+    pub fn accepts(&self, event: &OutboundEvent) -> bool {
+        (self.event_types.is_empty() || self.event_types.iter().any(|p| glob_match(p, &event.kind)))
+            && self.filters.iter().all(|f| f.passes(event))
     }
 
     /// The full target URL (base URL joined with the path).
@@ -233,6 +238,48 @@ impl Connector {
         match self.path.trim() {
             "" => self.base_url.as_str().to_owned(),
             p => format!("{base}/{}", p.trim_start_matches('/')),
+        }
+    }
+}
+
+/// What an audit filter looks at: the event's type (its action) or its tenants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterKey {
+    Actions,
+    Tenants,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterOperator {
+    Includes,
+    Excludes,
+}
+
+/// One filter of a connector, as Descope's audit connector writes it:
+/// `{"key": "actions" | "tenants", "operator": "includes" | "excludes", "values": [...]}`.
+/// Actions are the event's `type` (values may use `*`); tenants are the event's `tenants`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventFilter {
+    pub key: FilterKey,
+    pub operator: FilterOperator,
+    /// 1 to 100 values of 1 to 256 characters.
+    #[schema(min_items = 1, max_items = 100)]
+    pub values: Vec<String>,
+}
+
+impl EventFilter {
+    /// Whether `event` passes. An event without tenants includes none and excludes none.
+    pub fn passes(&self, event: &OutboundEvent) -> bool {
+        let hit = match self.key {
+            FilterKey::Actions => self.values.iter().any(|v| glob_match(v, &event.kind)),
+            FilterKey::Tenants => event.tenants.iter().flatten().any(|t| self.values.iter().any(|v| v == t)),
+        };
+        match self.operator {
+            FilterOperator::Includes => hit,
+            FilterOperator::Excludes => !hit,
         }
     }
 }
@@ -269,6 +316,9 @@ pub struct OutboundEvent {
     pub source: String,
     #[serde(default)]
     pub data: serde_json::Value,
+    /// The tenants the event concerns (Descope audit events), for `tenants` filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<Vec<String>>,
 }
 
 impl OutboundEvent {
@@ -278,6 +328,13 @@ impl OutboundEvent {
         }
         if self.kind.trim().is_empty() || self.kind.chars().count() > 256 {
             return Err(ParseError::new("type", "must be 1 to 256 characters"));
+        }
+        if self
+            .tenants
+            .as_ref()
+            .is_some_and(|t| t.len() > 100 || t.iter().any(|t| t.is_empty() || t.chars().count() > 256))
+        {
+            return Err(ParseError::new("tenants", "at most 100 tenants of 1 to 256 characters"));
         }
         Ok(())
     }

@@ -9,6 +9,8 @@ pub const MAX_HEADERS: usize = 50;
 /// One header value.
 pub const MAX_HEADER_VALUE_BYTES: usize = 4096;
 /// Event-type patterns on a connector.
+/// Audit filters on a connector.
+pub const MAX_FILTERS: usize = 20;
 pub const MAX_EVENT_TYPES: usize = 100;
 /// One event-type pattern.
 pub const MAX_EVENT_TYPE_CHARS: usize = 256;

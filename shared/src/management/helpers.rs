@@ -107,6 +107,7 @@ async fn call(
         body: serde_json::to_vec(&body).map_err(|e| e.to_string())?,
         timeout: st.config.helper_timeout,
         trust_any_certificate: false,
+        max_response: crate::dispatch::MAX_RESPONSE,
     };
     let response = st.dispatcher.client().send(request).await;
     match (response.status, response.error) {

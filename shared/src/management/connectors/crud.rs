@@ -32,6 +32,7 @@ pub(super) async fn create(
         signing: req.signing.map(|s| s.scheme),
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
+        filters: req.filters,
         body_template: template_text(req.body_template)?,
         batch_max_events: req.batch.map(|b| b.max_events),
         timeout_ms: req.timeout_ms.unwrap_or(10_000),

@@ -91,6 +91,9 @@ pub struct CreateConnector {
     pub trust_any_certificate: bool,
     #[serde(default)]
     pub event_types: Vec<String>,
+    /// Audit filters (Descope's): every one must pass.
+    #[serde(default)]
+    pub filters: Vec<EventFilter>,
     pub body_template: Option<serde_json::Value>,
     pub batch: Option<BatchInput>,
     #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
@@ -122,6 +125,7 @@ pub struct UpdateConnector {
     pub signing: Option<Option<SigningInput>>,
     pub trust_any_certificate: Option<bool>,
     pub event_types: Option<Vec<String>>,
+    pub filters: Option<Vec<EventFilter>>,
     /// `null` removes the template.
     #[serde(default, with = "serde_with::rust::double_option")]
     pub body_template: Option<Option<serde_json::Value>>,
@@ -176,6 +180,9 @@ impl UpdateConnector {
         }
         if let Some(v) = self.event_types {
             c.event_types = v;
+        }
+        if let Some(v) = self.filters {
+            c.filters = v;
         }
         if let Some(v) = self.body_template {
             c.body_template = template_text(v)?;

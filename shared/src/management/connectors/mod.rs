@@ -22,10 +22,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiJson, ApiQuery, ListPage, ManagementState, NoFilter, PageQuery, Paged};
-use crate::dispatch::{ImmediateResult, IntakeError, connector_secret_name, signing};
+use crate::dispatch::{CallResult, FlowCall, ImmediateResult, IntakeError, connector_secret_name, signing};
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord, DeliveryStatus,
-    EndpointUrl, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme,
+    EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme,
 };
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;
@@ -54,6 +54,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
         .routes(routes!(rotate_signing_secret))
         .routes(routes!(recover))
         .routes(routes!(invoke))
+        .routes(routes!(event_deliveries))
         .routes(routes!(list_deliveries))
         .routes(routes!(read_delivery))
         .routes(routes!(redeliver))
@@ -82,6 +83,8 @@ pub(super) struct ConnectorView {
     /// True when certificates are not verified: anyone on the path can read and change the traffic.
     insecure: bool,
     event_types: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    filters: Vec<EventFilter>,
     body_template: Option<serde_json::Value>,
     batch: Option<BatchInput>,
     timeout_ms: u64,
@@ -107,6 +110,7 @@ impl From<Connector> for ConnectorView {
             trust_any_certificate: c.trust_any_certificate,
             insecure: c.trust_any_certificate,
             event_types: c.event_types,
+            filters: c.filters,
             body_template: c.body_template.as_deref().and_then(|t| serde_json::from_str(t).ok()),
             batch: c.batch_max_events.map(|max_events| BatchInput { max_events }),
             timeout_ms: c.timeout_ms,
@@ -143,6 +147,21 @@ pub fn validate(c: &Connector) -> Result<(), ApiError> {
             format!("eventTypes[{i}]"),
             format!("1 to {} characters", limits::MAX_EVENT_TYPE_CHARS),
         ));
+    }
+    if c.filters.len() > limits::MAX_FILTERS {
+        return Err(ApiError::invalid("filters", format!("at most {} filters", limits::MAX_FILTERS)));
+    }
+    for (i, f) in c.filters.iter().enumerate() {
+        if f.values.is_empty() || f.values.len() > 100 {
+            return Err(ApiError::invalid(format!("filters[{i}].values"), "1 to 100 values"));
+        }
+        if let Some(j) = f.values.iter().position(|v| v.is_empty() || v.chars().count() > limits::MAX_EVENT_TYPE_CHARS)
+        {
+            return Err(ApiError::invalid(
+                format!("filters[{i}].values[{j}]"),
+                format!("1 to {} characters", limits::MAX_EVENT_TYPE_CHARS),
+            ));
+        }
     }
     // What the base URL and the path make must be a URL a request can be sent to.
     if reqwest::Url::parse(&c.target_url()).is_err() {

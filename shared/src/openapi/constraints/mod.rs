@@ -157,6 +157,13 @@ pub fn apply(doc: &mut Value) {
         patch_property(doc, connector, "description", maybe(description_schema()));
         patch_property(doc, connector, "headers", maybe(headers_schema()));
         patch_property(doc, connector, "eventTypes", maybe(event_types_schema()));
+        patch_property(
+            doc,
+            connector,
+            "filters",
+            maybe(json!({ "type": "array", "maxItems": limits::MAX_FILTERS, "items": schema_ref("EventFilter"),
+                "description": "Every filter must pass for an event to be delivered." })),
+        );
         patch_property(doc, connector, "timeoutMs", timeout_schema());
         patch_property(
             doc,
@@ -186,6 +193,22 @@ pub fn apply(doc: &mut Value) {
             "description": "1 to 256 characters, not blank." }),
         );
     }
+    patch_property(
+        doc,
+        "OutboundEvent",
+        "tenants",
+        json!({ "type": ["array", "null"], "maxItems": 100,
+            "items": { "type": "string", "minLength": 1, "maxLength": 256 },
+            "description": "The tenants the event concerns (for `tenants` filters)." }),
+    );
+    patch_property(doc, "FlowCall", "headers", headers_schema());
+    patch_property(
+        doc,
+        "EventFilter",
+        "values",
+        json!({ "type": "array", "minItems": 1, "maxItems": 100,
+            "items": { "type": "string", "minLength": 1, "maxLength": limits::MAX_EVENT_TYPE_CHARS } }),
+    );
     patch_property(
         doc,
         "WaitRequest",
