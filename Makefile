@@ -84,9 +84,10 @@ $(VENV)/bin/python:
 	$(PIP) install --quiet --upgrade pip
 
 # moto serves the AWS APIs; openapi-spec-validator checks the generated OpenAPI document;
+# http-message-signatures (and cryptography, which moto brings) verify outbound signatures;
 # schemathesis tests the served API against it.
 $(VENV)/.testtools: $(VENV)/bin/python Makefile
-	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8' 'schemathesis>=4.32,<5'
+	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8' 'schemathesis>=4.32,<5' 'http-message-signatures>=0.5,<4'
 	@touch $@
 
 $(VENV)/.lint: $(VENV)/bin/python

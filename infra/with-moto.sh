@@ -31,6 +31,8 @@ done
 export HOOKBRIDGE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 # The OpenAPI test validates the generated document with it.
 export HOOKBRIDGE_OPENAPI_VALIDATOR="$venv/bin/openapi-spec-validator"
+# The Python that holds independent verifiers (RFC 9421, Ed25519) for the outbound tests.
+export HOOKBRIDGE_TEST_PYTHON="$venv/bin/python"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 if [ "${MOTO_IAM:-1}" != 0 ]; then
   "$venv/bin/python" "$here/infra/moto_iam.py" "$here/template.yaml" "$HOOKBRIDGE_TEST_AWS_ENDPOINT" "$iam"

@@ -16,7 +16,6 @@ use axum::response::IntoResponse;
 use chrono::{TimeZone, Utc};
 use futures::FutureExt;
 use hookbridge::ApiError;
-use hookbridge::dispatch::signing;
 use hookbridge::domain::{
     ApiKey, Binding, BindingId, BindingKind, Connector, ConnectorId, ConnectorName, ConnectorSecrets, EndpointUrl,
     Helpers, HttpMethod, OutboundEvent, Provider, RetryPolicy, Webhook, WebhookId, WebhookName, WebhookSecrets,
@@ -87,6 +86,8 @@ fn base_connector() -> Connector {
         auth: Default::default(),
         headers: BTreeMap::new(),
         signing: None,
+        signing_algorithm: Default::default(),
+        signing_key_id: None,
         trust_any_certificate: false,
         event_types: Vec::new(),
         filters: Vec::new(),
@@ -220,8 +221,7 @@ fn put_waiter(body: &[u8]) {
 fn create_connector(body: &[u8]) {
     let Some(req) = extract::<CreateConnector>(body) else { return };
     let Some((auth, credential)) = ok_or_refused(req.auth.unwrap_or(AuthInput::None {}).split("auth")) else { return };
-    let signing_secret =
-        req.signing.as_ref().map(|s| s.secret.clone().unwrap_or_else(|| signing::generate_secret(s.scheme)));
+    let Some(signing) = ok_or_refused(req.signing.map(|s| s.resolve("signing")).transpose()) else { return };
     let Some(body_template) = ok_or_refused(template_text(req.body_template)) else { return };
     let connector = Connector {
         name: req.name,
@@ -231,7 +231,9 @@ fn create_connector(body: &[u8]) {
         path: req.path,
         auth,
         headers: req.headers,
-        signing: req.signing.map(|s| s.scheme),
+        signing: signing.as_ref().map(|s| s.scheme),
+        signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
+        signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
         filters: req.filters,
@@ -246,6 +248,7 @@ fn create_connector(body: &[u8]) {
         return;
     }
     stored_connector(&connector);
+    let signing_secret = signing.map(|s| s.secret);
     let secrets = ConnectorSecrets { credential, signing_secret, ..ConnectorSecrets::default() };
     let back = ConnectorSecrets::from_secret(&secrets.to_secret()).expect("the connector's secret reads back");
     assert_eq!(back.credential, secrets.credential);

@@ -335,6 +335,8 @@ fn connector(name: &str) -> Connector {
         auth: ConnectorAuth::ApiKey { key: "X-Key".into(), placement: KeyPlacement::Query },
         headers: [("X-A".to_owned(), "1".to_owned())].into(),
         signing: Some(SigningScheme::StandardWebhooks),
+        signing_algorithm: Default::default(),
+        signing_key_id: None,
         trust_any_certificate: false,
         event_types: vec!["audit.*".into()],
         body_template: Some(r#"{"who":"${data.user}","empty":""}"#.into()),

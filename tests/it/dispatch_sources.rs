@@ -67,6 +67,8 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         auth: ConnectorAuth::None,
         headers: Default::default(),
         signing: None,
+        signing_algorithm: Default::default(),
+        signing_key_id: None,
         trust_any_certificate: false,
         event_types: vec![],
         body_template: None,

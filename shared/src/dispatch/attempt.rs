@@ -196,20 +196,23 @@ pub(super) fn build(
         }
     };
     headers.push(("webhook-id".into(), id.to_owned()));
-    if let Some(scheme) = connector.signing {
-        let secret = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
-        let mut signed = signing::sign(scheme, secret, id, now.timestamp(), &body)?;
-        // During a rotation's overlap Standard Webhooks carries both signatures (its header
-        // is a space-separated list), so receivers can switch secrets at their own pace.
-        if let (SigningScheme::StandardWebhooks, Some(previous)) = (scheme, secrets.previous_signing(now)) {
-            let old = signing::sign(scheme, previous, id, now.timestamp(), &body)?;
-            for ((k, v), (_, o)) in signed.iter_mut().zip(old) {
-                if *k == "webhook-signature" {
-                    *v = format!("{v} {o}");
-                }
-            }
-        }
-        for (k, v) in signed {
+    if let Some(cfg) = connector.signing_config() {
+        let current = secrets.signing_secret.as_ref().ok_or("the connector has no signing secret")?;
+        // During a rotation's overlap the previous key signs too (where the scheme carries
+        // several signatures), so receivers can switch at their own pace.
+        let keys: Vec<&crate::secret::SecretString> =
+            std::iter::once(current).chain(secrets.previous_signing(now)).collect();
+        let content_type =
+            headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+        let message = signing::Message {
+            id,
+            timestamp: now.timestamp(),
+            method: method.as_str(),
+            url: url.as_str(),
+            content_type: &content_type,
+            body: &body,
+        };
+        for (k, v) in signing::headers(&cfg, &keys, &message)? {
             headers.retain(|(h, _)| h != k);
             headers.push((k.to_owned(), v));
         }

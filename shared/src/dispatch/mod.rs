@@ -40,7 +40,7 @@ pub use guard::AllowList;
 use crate::cache::TtlCache;
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorSecrets, DeliveryAttempt, DeliveryId, DeliveryRecord,
-    DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, SigningScheme, delivery_id,
+    DeliveryStatus, HttpMethod, KeyPlacement, OutboundEvent, delivery_id,
 };
 use crate::error::{Conflict, StoreError};
 use crate::ports::{Backend, DispatchQueues, OutgoingMessage, PageRequest, send_with_retries};

@@ -161,6 +161,34 @@ pub enum SigningScheme {
     /// `X-Hub-Signature-256: sha256=<hex>`.
     #[serde(rename = "HUB_SIGNATURE_256")]
     HubSignature256,
+    /// RFC 9421 HTTP Message Signatures over `@method`, `@target-uri`, `content-type` and
+    /// `content-digest` (RFC 9530 `sha-256`), with `created`, `expires` and `keyid`.
+    HttpMessageSignatures,
+}
+
+/// The algorithm a signing scheme uses: HMAC-SHA256, or Ed25519 (Standard Webhooks `v1a`,
+/// RFC 9421 `ed25519`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SigningAlgorithm {
+    #[default]
+    HmacSha256,
+    Ed25519,
+}
+
+impl SigningAlgorithm {
+    fn is_default(&self) -> bool {
+        *self == Self::HmacSha256
+    }
+}
+
+/// How a connector signs its requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigningConfig<'a> {
+    pub scheme: SigningScheme,
+    pub algorithm: SigningAlgorithm,
+    /// RFC 9421's `keyid`.
+    pub key_id: Option<&'a str>,
 }
 
 /// Delays between attempts, in seconds; an attempt past the last entry is not made.
@@ -197,6 +225,10 @@ pub struct Connector {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub signing: Option<SigningScheme>,
+    #[serde(default, skip_serializing_if = "SigningAlgorithm::is_default")]
+    pub signing_algorithm: SigningAlgorithm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
     #[serde(default)]
     pub trust_any_certificate: bool,
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
@@ -225,6 +257,15 @@ pub struct Connector {
 }
 
 impl Connector {
+    /// How it signs, if it does.
+    pub fn signing_config(&self) -> Option<SigningConfig<'_>> {
+        self.signing.map(|scheme| SigningConfig {
+            scheme,
+            algorithm: self.signing_algorithm,
+            key_id: self.signing_key_id.as_deref(),
+        })
+    }
+
     /// Whether this connector receives `event`: its type matches a pattern (or none are
     /// set) and every filter passes.
     pub fn accepts(&self, event: &OutboundEvent) -> bool {

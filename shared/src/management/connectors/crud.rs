@@ -15,11 +15,7 @@ pub(super) async fn create(
 ) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
     let now = st.backend.clock.now();
     let (auth, credential) = req.auth.unwrap_or(AuthInput::None {}).split("auth")?;
-    if let Some(SigningInput { scheme, secret: Some(secret) }) = &req.signing {
-        check_signing_secret(*scheme, secret, "signing.secret")?;
-    }
-    let signing_secret =
-        req.signing.as_ref().map(|s| s.secret.clone().unwrap_or_else(|| signing::generate_secret(s.scheme)));
+    let signing = req.signing.map(|s| s.resolve("signing")).transpose()?;
     let connector = Connector {
         id: ConnectorId::generate(),
         name: req.name,
@@ -29,7 +25,9 @@ pub(super) async fn create(
         path: req.path,
         auth,
         headers: req.headers,
-        signing: req.signing.map(|s| s.scheme),
+        signing: signing.as_ref().map(|s| s.scheme),
+        signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
+        signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
         trust_any_certificate: req.trust_any_certificate,
         event_types: req.event_types,
         filters: req.filters,
@@ -44,6 +42,7 @@ pub(super) async fn create(
         version: 1,
     };
     validate(&connector)?;
+    let signing_secret = signing.map(|s| s.secret);
     let secrets = ConnectorSecrets { credential, signing_secret, ..ConnectorSecrets::default() };
     let name = connector_secret_name(&connector.id);
     st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;

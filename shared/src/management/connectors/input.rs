@@ -68,8 +68,62 @@ impl AuthInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SigningInput {
     pub scheme: SigningScheme,
-    /// Given, or generated when omitted.
+    /// HMAC_SHA256 (default) or ED25519 (STANDARD_WEBHOOKS `v1a`, HTTP_MESSAGE_SIGNATURES).
+    pub algorithm: Option<SigningAlgorithm>,
+    /// HTTP_MESSAGE_SIGNATURES' `keyid` (required there, refused elsewhere).
+    pub key_id: Option<String>,
+    /// Given, or generated when omitted (Ed25519: the private key, `whsk_` + base64 of its
+    /// 32-byte seed; only its public half is ever shown).
     pub secret: Option<SecretString>,
+}
+
+/// A connector's signing as it is stored: the scheme, algorithm, key id and the secret.
+pub struct Signing {
+    pub scheme: SigningScheme,
+    pub algorithm: SigningAlgorithm,
+    pub key_id: Option<String>,
+    pub secret: SecretString,
+}
+
+impl SigningInput {
+    /// Checks the combination and the secret, generating one when none is given; `at` is
+    /// where the object is (`signing`).
+    pub fn resolve(self, at: &str) -> Result<Signing, ApiError> {
+        let algorithm = self.algorithm.unwrap_or_default();
+        let ed25519_ok = matches!(self.scheme, SigningScheme::StandardWebhooks | SigningScheme::HttpMessageSignatures);
+        if algorithm == SigningAlgorithm::Ed25519 && !ed25519_ok {
+            return Err(ApiError::invalid(
+                format!("{at}.algorithm"),
+                "ED25519 is for STANDARD_WEBHOOKS and HTTP_MESSAGE_SIGNATURES",
+            ));
+        }
+        match (self.scheme, &self.key_id) {
+            (SigningScheme::HttpMessageSignatures, None) => {
+                return Err(ApiError::invalid(format!("{at}.keyId"), "required by HTTP_MESSAGE_SIGNATURES"));
+            }
+            (SigningScheme::HttpMessageSignatures, Some(k)) if !valid_key_id(k) => {
+                return Err(ApiError::invalid(
+                    format!("{at}.keyId"),
+                    "1 to 256 visible ASCII characters, without '\"' or '\\'",
+                ));
+            }
+            (SigningScheme::HttpMessageSignatures, _) | (_, None) => {}
+            (_, Some(_)) => return Err(ApiError::invalid(format!("{at}.keyId"), "only for HTTP_MESSAGE_SIGNATURES")),
+        }
+        let secret = match self.secret {
+            Some(secret) => {
+                check_signing_secret(self.scheme, algorithm, &secret, &format!("{at}.secret"))?;
+                secret
+            }
+            None => signing::generate_secret(self.scheme, algorithm),
+        };
+        Ok(Signing { scheme: self.scheme, algorithm, key_id: self.key_id, secret })
+    }
+}
+
+/// An RFC 9421 `keyid` written as a structured-field string without escapes.
+fn valid_key_id(k: &str) -> bool {
+    (1..=256).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -168,11 +222,13 @@ impl UpdateConnector {
             c.headers = v;
         }
         if let Some(signing) = self.signing {
-            if let Some(SigningInput { scheme, secret: Some(secret) }) = &signing {
-                check_signing_secret(*scheme, secret, "signing.secret")?;
-            }
+            let signing = signing.map(|s| s.resolve("signing")).transpose()?;
             c.signing = signing.as_ref().map(|s| s.scheme);
-            secrets.signing_secret = signing.map(|s| s.secret.unwrap_or_else(|| signing::generate_secret(s.scheme)));
+            c.signing_algorithm = signing.as_ref().map(|s| s.algorithm).unwrap_or_default();
+            c.signing_key_id = signing.as_ref().and_then(|s| s.key_id.clone());
+            secrets.signing_secret = signing.map(|s| s.secret);
+            secrets.previous_signing_secret = None;
+            secrets.previous_until = None;
             secrets_changed = true;
         }
         if let Some(v) = self.trust_any_certificate {

@@ -25,7 +25,7 @@ use super::{ApiJson, ApiQuery, ListPage, ManagementState, NoFilter, PageQuery, P
 use crate::dispatch::{CallResult, FlowCall, ImmediateResult, IntakeError, connector_secret_name, signing};
 use crate::domain::{
     Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord, DeliveryStatus,
-    EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningScheme,
+    EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningAlgorithm, SigningScheme,
 };
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;
@@ -64,6 +64,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<ManagementState>> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct SigningView {
     scheme: SigningScheme,
+    algorithm: SigningAlgorithm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
 }
 
 /// A connector as the API shows it: never a credential or the signing secret.
@@ -106,7 +109,11 @@ impl From<Connector> for ConnectorView {
             path: c.path,
             auth: c.auth,
             headers: c.headers,
-            signing: c.signing.map(|scheme| SigningView { scheme }),
+            signing: c.signing.map(|scheme| SigningView {
+                scheme,
+                algorithm: c.signing_algorithm,
+                key_id: c.signing_key_id.clone(),
+            }),
             trust_any_certificate: c.trust_any_certificate,
             insecure: c.trust_any_certificate,
             event_types: c.event_types,
@@ -183,17 +190,14 @@ pub fn validate(c: &Connector) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A signing secret the scheme can sign with: Standard Webhooks keys are base64 (after an
-/// optional `whsec_`); the other schemes take any text. `at` names the field.
-pub fn check_signing_secret(scheme: SigningScheme, secret: &SecretString, at: &str) -> Result<(), ApiError> {
-    use base64::Engine;
-    if scheme == SigningScheme::StandardWebhooks {
-        let raw = secret.expose();
-        if base64::engine::general_purpose::STANDARD.decode(raw.strip_prefix("whsec_").unwrap_or(raw)).is_err() {
-            return Err(ApiError::invalid(at, "a Standard Webhooks secret is base64, optionally after `whsec_`"));
-        }
-    }
-    Ok(())
+/// A signing secret the scheme and algorithm can sign with (see `signing::check_secret`).
+pub fn check_signing_secret(
+    scheme: SigningScheme,
+    algorithm: SigningAlgorithm,
+    secret: &SecretString,
+    at: &str,
+) -> Result<(), ApiError> {
+    signing::check_secret(scheme, algorithm, secret).map_err(|why| ApiError::invalid(at, why))
 }
 
 /// A validated template, kept as JSON text.

@@ -2,14 +2,31 @@
 
 use super::*;
 
+/// What receivers verify with: the HMAC secret, or an Ed25519 key's public half.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct SecretView {
-    secret: String,
+    /// The HMAC secret (HMAC_SHA256 signing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// `whpk_` + base64 of the Ed25519 public key (ED25519 signing; the private key is never
+    /// shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+}
+
+impl SecretView {
+    fn of(algorithm: SigningAlgorithm, secret: &SecretString) -> Self {
+        match signing::public_key(algorithm, secret) {
+            Some(public_key) => Self { secret: None, public_key: Some(public_key) },
+            None => Self { secret: Some(secret.expose().to_owned()), public_key: None },
+        }
+    }
 }
 
 /// Show a connector's signing secret
 ///
-/// The one endpoint that exists to show the signing secret.
+/// The one endpoint that exists to show the signing secret (for Ed25519, the public key).
 #[utoipa::path(get, operation_id = "getSigningSecret", path = "/v1/connectors/{id}/signing-secret", tag = "connectors", params(ConnectorPath),
     responses(
         (status = 200, body = SecretView),
@@ -21,7 +38,7 @@ pub(super) async fn signing_secret(State(st): St, Path(id): Path<String>) -> Res
     let secret = secrets
         .signing_secret
         .ok_or_else(|| ApiError::new(ErrorCode::SIGNING_NOT_CONFIGURED, "the connector does not sign its requests"))?;
-    Ok(Json(SecretView { secret: secret.expose().to_owned() }))
+    Ok(Json(SecretView::of(c.signing_algorithm, &secret)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -29,8 +46,8 @@ pub(super) async fn signing_secret(State(st): St, Path(id): Path<String>) -> Res
 pub struct RotateRequest {
     /// The new secret; generated when omitted.
     pub secret: Option<SecretString>,
-    /// How long the previous secret keeps signing (Standard Webhooks sends both), 0 to
-    /// 7 days, default 24 hours.
+    /// How long the previous secret keeps signing (Standard Webhooks and HTTP Message
+    /// Signatures send both), 0 to 7 days, default 24 hours.
     #[serde(default, deserialize_with = "crate::domain::limits::whole::option")]
     pub overlap_seconds: Option<u64>,
 }
@@ -38,7 +55,8 @@ pub struct RotateRequest {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Rotated {
-    secret: String,
+    #[serde(flatten)]
+    new: SecretView,
     previous_valid_until: Option<DateTime<Utc>>,
 }
 
@@ -73,11 +91,11 @@ pub(super) async fn rotate_signing_secret(
     };
     let overlap = req.overlap_seconds.unwrap_or(86_400);
     if let Some(secret) = &req.secret {
-        check_signing_secret(scheme, secret, "secret")?;
+        check_signing_secret(scheme, c.signing_algorithm, secret, "secret")?;
     }
     let read = crate::management::secrets::read(&st, connector_secret_name(&c.id)).await?;
     let mut secrets = secrets_of(read.value.as_ref())?;
-    let new = req.secret.unwrap_or_else(|| signing::generate_secret(scheme));
+    let new = req.secret.unwrap_or_else(|| signing::generate_secret(scheme, c.signing_algorithm));
     let s = &mut secrets;
     crate::management::secrets::rotate(
         &mut s.signing_secret,
@@ -90,5 +108,5 @@ pub(super) async fn rotate_signing_secret(
     read.write(&st, &secrets.to_secret()).await?;
     st.dispatcher.invalidate();
     tracing::info!(connector_id = %c.id, overlap_seconds = overlap, "signing secret rotated");
-    Ok(Json(Rotated { secret: new.expose().to_owned(), previous_valid_until: secrets.previous_until }))
+    Ok(Json(Rotated { new: SecretView::of(c.signing_algorithm, &new), previous_valid_until: secrets.previous_until }))
 }

@@ -89,18 +89,38 @@ pub(super) fn auth_input() -> Value {
 /// `whsec_`), the others any text ([`crate::management::connectors::SigningInput`]).
 pub(super) fn signing_input() -> Value {
     let b64 = r"^(?:whsec_)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
-    let variant = |schemes: Value, secret: Value| {
-        json!({
+    let seed = r"^(?:whsk_)?[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$";
+    let key_id = json!({ "type": "string", "pattern": r"^[\x20\x21\x23-\x5b\x5d-\x7e]{1,256}$",
+        "description": "RFC 9421 `keyid`: 1 to 256 visible ASCII characters, without `\"` or `\\`." });
+    let hmac_secret =
+        json!({ "type": "string", "pattern": b64, "description": "Base64 of the key, optionally after `whsec_`." });
+    let ed_secret = json!({ "type": "string", "pattern": seed,
+        "description": "The Ed25519 private key: base64 of its 32-byte seed, optionally after `whsk_`." });
+    let variant = |schemes: Value, algorithm: Value, key: Option<&Value>, secret: Value| {
+        let mut v = json!({
             "type": "object", "required": ["scheme"], "additionalProperties": false,
-            "properties": { "scheme": { "type": "string", "enum": schemes }, "secret": nullable(secret) },
-        })
+            "properties": { "scheme": { "type": "string", "enum": schemes }, "algorithm": algorithm, "secret": nullable(secret) },
+        });
+        if let Some(k) = key {
+            v["required"].as_array_mut().unwrap().push(json!("keyId"));
+            v["properties"]["keyId"] = k.clone();
+        }
+        // ED25519 is chosen explicitly: the branches then never overlap (`oneOf`).
+        if v["properties"]["algorithm"]["enum"] == json!(["ED25519"]) {
+            v["required"].as_array_mut().unwrap().push(json!("algorithm"));
+        }
+        v
     };
+    let hmac = json!({ "type": ["string", "null"], "enum": ["HMAC_SHA256", null] });
+    let ed = json!({ "type": "string", "enum": ["ED25519"] });
     json!({
-        "description": "How outgoing requests are signed; the secret is generated when omitted.",
+        "description": "How outgoing requests are signed; the secret is generated when omitted. ED25519 signs Standard Webhooks `v1a` and RFC 9421 `ed25519`; HTTP_MESSAGE_SIGNATURES needs a `keyId`.",
         "oneOf": [
-            variant(json!(["STANDARD_WEBHOOKS"]), json!({ "type": "string", "pattern": b64,
-                "description": "Base64 of the key, optionally after `whsec_`." })),
-            variant(json!(["DESCOPE", "HUB_SIGNATURE_256"]), json!({ "type": "string" })),
+            variant(json!(["STANDARD_WEBHOOKS"]), hmac.clone(), None, hmac_secret.clone()),
+            variant(json!(["STANDARD_WEBHOOKS"]), ed.clone(), None, ed_secret.clone()),
+            variant(json!(["HTTP_MESSAGE_SIGNATURES"]), hmac.clone(), Some(&key_id), hmac_secret),
+            variant(json!(["HTTP_MESSAGE_SIGNATURES"]), ed, Some(&key_id), ed_secret),
+            variant(json!(["DESCOPE", "HUB_SIGNATURE_256"]), hmac, None, json!({ "type": "string" })),
         ],
     })
 }
