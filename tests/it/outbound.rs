@@ -157,7 +157,226 @@ async fn a_flow_step_calls_through_a_connector(app: TestApp) {
     app.stop().await;
 }
 
+/// OAuth 2.0 client credentials: one token fetch for concurrent deliveries (a token
+/// endpoint written here counts its calls), the token sent as Bearer, a 401 refreshed once,
+/// a failing token endpoint logged on the attempt, and both client authentication methods.
+async fn oauth2_client_credentials(app: TestApp) {
+    use base64::Engine;
+    let token = TestReceiver::start().await;
+    token.reply_with("application/json", r#"{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}"#);
+    let api = TestReceiver::start().await;
+    let auth = |client_auth: &str| {
+        json!({"type": "OAUTH2_CLIENT_CREDENTIALS", "tokenUrl": token.url("/oauth/token"), "clientId": "client one",
+            "clientSecret": "s3cr:t", "scopes": ["read", "write"], "audience": "https://api.example", "clientAuth": client_auth})
+    };
+    let c = connector(&app, json!({"name": "oauth sink", "baseUrl": api.url("/in"), "auth": auth("BASIC")})).await;
+    assert!(!c.to_string().contains("s3cr:t"), "the client secret is never shown: {c}");
+    assert_eq!(c["auth"]["clientId"], "client one");
+
+    // Six deliveries at once (four dispatch workers): one token fetch.
+    let events: Vec<Value> = (0..6)
+        .map(|i| json!({"id": format!("oa-{i}"), "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {"i": i}}))
+        .collect();
+    let (status, body) = app.call(Method::POST, "/local/events", Some(json!({"events": events}))).await;
+    assert_eq!(status, 202, "{body}");
+    for _ in 0..6 {
+        let got = api.next().await;
+        assert_eq!(got.headers["authorization"], "Bearer tok-1");
+    }
+    let fetch = token.next().await;
+    assert!(token.quiet_for(300).await, "one token fetch for six deliveries");
+    assert_eq!(fetch.method_path(), ("POST".to_owned(), "/oauth/token".to_owned()));
+    let basic = base64::engine::general_purpose::STANDARD.encode("client+one:s3cr%3At");
+    assert_eq!(fetch.headers["authorization"], format!("Basic {basic}").as_str());
+    let form: Vec<(String, String)> = form_urlencoded::parse(&fetch.body).into_owned().collect();
+    assert_eq!(
+        form,
+        [
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("scope".to_owned(), "read write".to_owned()),
+            ("audience".to_owned(), "https://api.example".to_owned())
+        ]
+    );
+    for i in 0..6 {
+        let id = format!("oa-{i}");
+        eventually(|| async { (event_deliveries(&app, &id).await.first()?["status"] == "SUCCEEDED").then_some(()) })
+            .await;
+    }
+
+    // The endpoint refuses the token: one fresh fetch, one retry with it.
+    token.reply_with("application/json", r#"{"access_token":"tok-2","expires_in":3600}"#);
+    api.answer(&[401], 200);
+    let event = json!({"id": "oa-401", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let (_, answer) =
+        app.call(Method::POST, &format!("/v1/connectors/{}/invoke", c["id"].as_str().unwrap()), Some(event)).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(api.next().await.headers["authorization"], "Bearer tok-1");
+    assert_eq!(api.next().await.headers["authorization"], "Bearer tok-2");
+    token.next().await;
+    assert!(token.quiet_for(200).await, "refreshed once");
+
+    // A token endpoint that refuses: the attempt says why (and never the secret).
+    token.reply_with("application/json", r#"{"error":"invalid_client"}"#);
+    token.answer(&[], 400);
+    let refused =
+        connector(&app, json!({"name": "oauth refused", "baseUrl": api.url("/in"), "auth": auth("POST")})).await;
+    let event = json!({"id": "oa-bad", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let (_, answer) = app
+        .call(Method::POST, &format!("/v1/connectors/{}/invoke", refused["id"].as_str().unwrap()), Some(event))
+        .await;
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.contains("token endpoint answered 400") && error.contains("invalid_client"), "{answer}");
+    assert!(!answer.to_string().contains("s3cr:t"));
+    let (_, logged) =
+        app.call(Method::GET, &format!("/v1/deliveries/{}", answer["deliveryId"].as_str().unwrap()), None).await;
+    assert!(logged["attempts"][0]["error"].as_str().unwrap().contains("invalid_client"), "{logged}");
+    // client_secret_post: the id and secret in the form, no Authorization header.
+    let post = token.next().await;
+    assert!(post.headers.get("authorization").is_none());
+    let form: std::collections::HashMap<String, String> = form_urlencoded::parse(&post.body).into_owned().collect();
+    assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), ("client one", "s3cr:t"));
+    assert!(api.quiet_for(200).await, "nothing is sent without a token");
+
+    // Helpers take no OAuth 2.0 (nothing would fetch their token).
+    let (status, e) = app
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"name": "oauth-helper", "provider": "GENERIC",
+            "location": {"orgId": "o", "workspaceId": "w", "appId": "a"},
+            "registration": {"url": api.url("/reg"), "auth": auth("BASIC")}})),
+        )
+        .await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("registration.auth.type")), "{e}");
+    app.stop().await;
+}
+
+/// A captured request as the verifier script reads it.
+fn case(kind: &str, got: &hookbridge_tests::Received, key: &str, key_id: Option<&str>) -> Value {
+    use base64::Engine;
+    let host = got.headers["host"].to_str().unwrap();
+    let url = match &got.query {
+        Some(q) => format!("http://{host}{}?{q}", got.path),
+        None => format!("http://{host}{}", got.path),
+    };
+    let headers: serde_json::Map<String, Value> =
+        got.headers.iter().map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap()))).collect();
+    json!({"kind": kind, "method": got.method, "url": url, "headers": headers, "keyId": key_id,
+        "body": base64::engine::general_purpose::STANDARD.encode(&got.body), "key": key})
+}
+
+/// Runs `tests/fixtures/verify_signatures.py` (http-message-signatures, cryptography) on the
+/// captured requests: Ok(its output) or Err(its output).
+fn verify_elsewhere(cases: &[Value]) -> Result<String, String> {
+    use std::io::Write;
+    let python = std::env::var("HOOKBRIDGE_TEST_PYTHON")
+        .expect("HOOKBRIDGE_TEST_PYTHON is not set: run the tests with `make test`, which installs the verifiers");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/verify_signatures.py");
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the verifier runs");
+    child.stdin.take().unwrap().write_all(serde_json::to_string(cases).unwrap().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+/// RFC 9421 HTTP Message Signatures (HMAC-SHA256 and Ed25519, with an RFC 9530
+/// Content-Digest) and Standard Webhooks `v1a` (Ed25519), each verified by a library
+/// hookbridge does not use; the Ed25519 private keys are never shown, and a rotation's
+/// overlap carries both `v1a` signatures.
+async fn signatures_verified_by_independent_libraries(app: TestApp) {
+    let rx = TestReceiver::start().await;
+    let specs = [
+        ("rfc9421-hmac", json!({"scheme": "HTTP_MESSAGE_SIGNATURES", "keyId": "k-hmac"}), Some("k-hmac")),
+        (
+            "rfc9421-ed",
+            json!({"scheme": "HTTP_MESSAGE_SIGNATURES", "algorithm": "ED25519", "keyId": "k-ed"}),
+            Some("k-ed"),
+        ),
+        ("v1a", json!({"scheme": "STANDARD_WEBHOOKS", "algorithm": "ED25519"}), None),
+    ];
+    let mut cases = Vec::new();
+    let mut ids = Vec::new();
+    for (name, signing, key_id) in &specs {
+        // The API key in the query: `@target-uri` covers it.
+        let c = connector(
+            &app,
+            json!({"name": format!("signed {name}"), "baseUrl": rx.url("/in"), "path": format!("/{name}"),
+            "auth": {"type": "API_KEY", "key": "key", "value": "q-1", "in": "QUERY"}, "signing": signing}),
+        )
+        .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        assert_eq!(c["signing"]["keyId"].as_str(), *key_id);
+        let (_, shown) = app.call(Method::GET, &format!("/v1/connectors/{id}/signing-secret"), None).await;
+        let key = if name.ends_with("hmac") {
+            assert!(shown["secret"].as_str().unwrap().starts_with("whsec_") && shown.get("publicKey").is_none());
+            shown["secret"].as_str().unwrap().to_owned()
+        } else {
+            assert!(shown.get("secret").is_none(), "an Ed25519 private key is never shown: {shown}");
+            shown["publicKey"].as_str().unwrap().to_owned()
+        };
+        let event = json!({"id": format!("ev-{name}"), "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {"a": "é"}});
+        let (status, answer) = app.call(Method::POST, &format!("/v1/connectors/{id}/invoke"), Some(event)).await;
+        assert_eq!((status, answer["status"].as_u64()), (200, Some(200)), "{answer}");
+        let got = rx.next().await;
+        assert_eq!(got.query.as_deref(), Some("key=q-1"));
+        let kind = if *name == "v1a" { "v1a" } else { "rfc9421" };
+        cases.push(case(kind, &got, &key, *key_id));
+        ids.push((id, key));
+    }
+    let out = verify_elsewhere(&cases).unwrap_or_else(|e| panic!("an independent verifier refused a signature:\n{e}"));
+    assert_eq!(out.lines().filter(|l| l.contains(" ok (")).count(), 3, "{out}");
+    assert!(
+        out.contains("rfc9421 hmac-sha256 ok") && out.contains("rfc9421 ed25519 ok") && out.contains("v1a ok"),
+        "{out}"
+    );
+
+    // A tampered body fails the same verifier (the test can fail).
+    let mut tampered = cases[1].clone();
+    tampered["body"] = json!("eyJ0YW1wZXJlZCI6dHJ1ZX0=");
+    assert!(verify_elsewhere(&[tampered]).is_err());
+    let mut wrong_key = cases[2].clone();
+    wrong_key["key"] = cases[1]["key"].clone();
+    assert!(verify_elsewhere(&[wrong_key]).is_err());
+
+    // Rotating the v1a key: the overlap carries both signatures, each verifying with its key.
+    let (v1a_id, old_key) = &ids[2];
+    let rotate = format!("/v1/connectors/{v1a_id}/signing-secret/rotate");
+    let (status, rotated) = app.call(Method::POST, &rotate, Some(json!({"overlapSeconds": 3600}))).await;
+    assert_eq!(status, 200, "{rotated}");
+    assert!(rotated.get("secret").is_none());
+    let new_key = rotated["publicKey"].as_str().unwrap().to_owned();
+    assert_ne!(&new_key, old_key);
+    let event = json!({"id": "ev-rotated", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    app.call(Method::POST, &format!("/v1/connectors/{v1a_id}/invoke"), Some(event)).await;
+    let got = rx.next().await;
+    let sigs = got.headers["webhook-signature"].to_str().unwrap().to_owned();
+    assert_eq!(sigs.split(' ').filter(|s| s.starts_with("v1a,")).count(), 2, "{sigs}");
+    let both = [case("v1a", &got, &new_key, None), case("v1a", &got, old_key, None)];
+    verify_elsewhere(&both).unwrap_or_else(|e| panic!("{e}"));
+
+    // The combinations that make no sense are refused.
+    for (signing, field) in [
+        (json!({"scheme": "HTTP_MESSAGE_SIGNATURES"}), "signing.keyId"),
+        (json!({"scheme": "HUB_SIGNATURE_256", "algorithm": "ED25519"}), "signing.algorithm"),
+        (json!({"scheme": "DESCOPE", "keyId": "k"}), "signing.keyId"),
+        (json!({"scheme": "STANDARD_WEBHOOKS", "algorithm": "ED25519", "secret": "whsk_short"}), "signing.secret"),
+    ] {
+        let body = json!({"name": "bad signing", "baseUrl": rx.url("/x"), "signing": signing});
+        let (status, e) = app.call(Method::POST, "/v1/connectors", Some(body)).await;
+        assert_eq!((status, e["field"].as_str()), (400, Some(field)), "{e}");
+    }
+    app.stop().await;
+}
+
 hookbridge_tests::on_both_backends!(
+    signatures_verified_by_independent_libraries,
+    oauth2_client_credentials,
     audit_filters_and_the_deliveries_of_an_event,
     a_flow_step_calls_through_a_connector
 );

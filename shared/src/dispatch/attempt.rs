@@ -4,6 +4,7 @@
 use super::intake::message;
 use super::record::attempt_of;
 use super::*;
+use crate::secret::SecretString;
 
 impl Dispatcher {
     /// One attempt of a queued delivery. `Err` only when the outcome could not be recorded
@@ -29,12 +30,13 @@ impl Dispatcher {
         if !connector.enabled {
             return self.finish(record, None, Some("the connector is disabled".into()), DeliveryStatus::Failed).await;
         }
-        let response = match prepare(connector, secrets, &record, now) {
-            Ok(req) => self.client.send(req).await,
-            Err(e) => {
-                return self.finish(record, None, Some(e), DeliveryStatus::Failed).await;
-            }
-        };
+        let response =
+            match self.send_authorized(connector, secrets, |c| prepare(connector, secrets, c, &record, now)).await {
+                Ok(response) => response,
+                Err(e) => {
+                    return self.finish(record, None, Some(e), DeliveryStatus::Failed).await;
+                }
+            };
         self.record(connector, record, response).await
     }
 
@@ -60,10 +62,10 @@ impl Dispatcher {
             created_at: now,
             updated_at: now,
         };
-        let resp = match prepare(connector, secrets, &record, now) {
-            Ok(req) => self.client.send(req).await,
-            Err(e) => return Err(IntakeError::Invalid(e)),
-        };
+        let resp = self
+            .send_authorized(connector, secrets, |c| prepare(connector, secrets, c, &record, now))
+            .await
+            .map_err(IntakeError::Invalid)?;
         record.attempts.push(attempt_of(&resp, now));
         record.status = if resp.status.is_some_and(|s| (200..300).contains(&s)) {
             DeliveryStatus::Succeeded
@@ -87,6 +89,43 @@ impl Dispatcher {
         }))
     }
 
+    /// Sends a request made by `make` with the connector's credential. For OAuth 2.0 client
+    /// credentials the credential is the connector's token (fetched or cached), and a 401
+    /// gets one retry with a fresh token. `Err`: the request could not be made (not
+    /// retried); a token endpoint that fails is an attempt that failed (retried).
+    pub(super) async fn send_authorized(
+        &self,
+        connector: &Connector,
+        secrets: &ConnectorSecrets,
+        make: impl Fn(Option<&SecretString>) -> Result<OutboundRequest, String>,
+    ) -> Result<OutboundResponse, String> {
+        if !matches!(connector.auth, ConnectorAuth::OAuth2ClientCredentials { .. }) {
+            return Ok(self.client.send(make(secrets.credential.as_ref())?).await);
+        }
+        let started = std::time::Instant::now();
+        let no_token = |error: String| OutboundResponse {
+            status: None,
+            headers: Vec::new(),
+            body: String::new(),
+            latency: started.elapsed(),
+            error: Some(error),
+            blocked: false,
+        };
+        let tokens = &self.caches.tokens;
+        let token = match tokens.token(&self.client, connector, secrets.credential.as_ref(), None).await {
+            Ok(t) => t,
+            Err(e) => return Ok(no_token(e)),
+        };
+        let response = self.client.send(make(Some(&token))?).await;
+        if response.status != Some(401) {
+            return Ok(response);
+        }
+        match tokens.token(&self.client, connector, secrets.credential.as_ref(), Some(&token)).await {
+            Ok(fresh) => Ok(self.client.send(make(Some(&fresh))?).await),
+            Err(e) => Ok(no_token(e)),
+        }
+    }
+
     pub(super) async fn finish(
         &self,
         mut record: DeliveryRecord,
@@ -103,11 +142,13 @@ impl Dispatcher {
     }
 }
 
-/// Builds the request for one attempt: body, content type, custom headers, auth, the
-/// stable `webhook-id`, and the signature over the exact body bytes.
+/// Builds the request for one attempt: body, content type, custom headers, auth (with
+/// `credential`: the stored one, or an OAuth 2.0 token), the stable `webhook-id`, and the
+/// signature over the exact body bytes.
 pub fn prepare(
     connector: &Connector,
     secrets: &ConnectorSecrets,
+    credential: Option<&SecretString>,
     record: &DeliveryRecord,
     now: DateTime<Utc>,
 ) -> Result<OutboundRequest, String> {
@@ -136,6 +177,7 @@ pub fn prepare(
     build(
         connector,
         secrets,
+        credential,
         Target { url, method, headers: &[] },
         Payload::Value(body_value),
         &record.id.to_string(),
@@ -163,6 +205,7 @@ pub(super) struct Target<'a> {
 pub(super) fn build(
     connector: &Connector,
     secrets: &ConnectorSecrets,
+    credential: Option<&SecretString>,
     target: Target<'_>,
     payload: Payload<'_>,
     id: &str,
@@ -177,13 +220,7 @@ pub(super) fn build(
     }
     let body = match payload {
         Payload::Raw(raw) if !matches!(connector.auth, ConnectorAuth::ClientSecret) => {
-            apply_auth(
-                &connector.auth,
-                secrets.credential.as_ref(),
-                &mut url,
-                &mut headers,
-                &mut serde_json::Value::Null,
-            )?;
+            apply_auth(&connector.auth, credential, &mut url, &mut headers, &mut serde_json::Value::Null)?;
             raw.get().as_bytes().to_vec()
         }
         payload => {
@@ -191,7 +228,7 @@ pub(super) fn build(
                 Payload::Value(v) => v,
                 Payload::Raw(raw) => serde_json::from_str(raw.get()).map_err(|e| e.to_string())?,
             };
-            apply_auth(&connector.auth, secrets.credential.as_ref(), &mut url, &mut headers, &mut value)?;
+            apply_auth(&connector.auth, credential, &mut url, &mut headers, &mut value)?;
             serde_json::to_vec(&value).map_err(|e| e.to_string())?
         }
     };
@@ -256,6 +293,10 @@ pub fn apply_auth(
             if let Some(obj) = body.as_object_mut() {
                 obj.insert("clientSecret".into(), serde_json::Value::String(credential()?.to_owned()));
             }
+        }
+        // The credential here is the token (see `Dispatcher::send_authorized`).
+        ConnectorAuth::OAuth2ClientCredentials { .. } => {
+            headers.push(("authorization".into(), format!("Bearer {}", credential()?)))
         }
     }
     Ok(())

@@ -106,11 +106,14 @@ impl Dispatcher {
             CallMethod::Delete => reqwest::Method::DELETE,
         };
         let own: Vec<(String, String)> = call.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let target = Target { url, method, headers: &own };
-        let mut req = build(connector, secrets, target, Payload::Raw(&call.body), &id.to_string(), now)
-            .map_err(IntakeError::Invalid)?;
-        req.max_response = MAX_CALL_RESPONSE;
-        let resp = self.client.send(req).await;
+        let make = |credential: Option<&crate::secret::SecretString>| {
+            let target = Target { url: url.clone(), method: method.clone(), headers: &own };
+            let mut req =
+                build(connector, secrets, credential, target, Payload::Raw(&call.body), &id.to_string(), now)?;
+            req.max_response = MAX_CALL_RESPONSE;
+            Ok(req)
+        };
+        let resp = self.send_authorized(connector, secrets, make).await.map_err(IntakeError::Invalid)?;
         let mut attempt = attempt_of(&resp, now);
         // The log keeps an excerpt, as for every delivery.
         if let Some(r) = &mut attempt.response {

@@ -14,6 +14,7 @@ mod call;
 pub mod client;
 pub mod guard;
 mod intake;
+mod oauth;
 mod record;
 pub mod signing;
 pub mod sources;
@@ -243,6 +244,8 @@ struct Caches {
     listing: TtlCache<(), Arc<Vec<Connector>>>,
     /// Last known health per connector (`Some(since)` failing), so only changes are written.
     health: Mutex<HashMap<ConnectorId, Option<DateTime<Utc>>>>,
+    /// OAuth 2.0 tokens, one per connector that uses client credentials.
+    tokens: oauth::Tokens,
 }
 
 /// The secret-store name of a connector's secrets.
@@ -256,6 +259,7 @@ impl Dispatcher {
             connectors: TtlCache::new(config.cache_ttl, 10_000),
             listing: TtlCache::new(config.cache_ttl, 1),
             health: Mutex::default(),
+            tokens: oauth::Tokens::default(),
         });
         Self { backend, queues, client, config, caches }
     }

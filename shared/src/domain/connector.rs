@@ -117,6 +117,31 @@ pub enum ConnectorAuth {
     Basic { username: String },
     /// The secret travels in the message: a top-level `clientSecret` field of the JSON body.
     ClientSecret,
+    /// OAuth 2.0 client credentials (RFC 6749 4.4): a token from `tokenUrl`, cached until
+    /// shortly before it expires and sent as `Authorization: Bearer`; the client secret is
+    /// the credential.
+    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS")]
+    OAuth2ClientCredentials {
+        token_url: EndpointUrl,
+        client_id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        scopes: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audience: Option<String>,
+        #[serde(default)]
+        client_auth: ClientAuth,
+    },
+}
+
+/// How an OAuth 2.0 client authenticates to the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ClientAuth {
+    /// `Authorization: Basic` with the form-encoded id and secret (`client_secret_basic`).
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    Post,
 }
 
 /// The secret halves of [`ConnectorAuth`] and the signing secret, as one secret-store entry.

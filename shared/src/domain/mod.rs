@@ -15,9 +15,9 @@ mod webhook;
 
 pub use binding::{Binding, BindingKind, ProcessDefinitionId, TriggerType, Waiter};
 pub use connector::{
-    Connector, ConnectorAuth, ConnectorName, ConnectorSecrets, DeliveryAttempt, DeliveryRecord, DeliveryStatus,
-    EndpointUrl, EventFilter, FilterKey, FilterOperator, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy,
-    SigningAlgorithm, SigningConfig, SigningScheme, batch_delivery_id, delivery_id, glob_match,
+    ClientAuth, Connector, ConnectorAuth, ConnectorName, ConnectorSecrets, DeliveryAttempt, DeliveryRecord,
+    DeliveryStatus, EndpointUrl, EventFilter, FilterKey, FilterOperator, HttpMethod, KeyPlacement, OutboundEvent,
+    RetryPolicy, SigningAlgorithm, SigningConfig, SigningScheme, batch_delivery_id, delivery_id, glob_match,
 };
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};

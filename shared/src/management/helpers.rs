@@ -42,6 +42,10 @@ impl HelperInput {
             limits::check_json(options).map_err(|reason| ApiError::invalid(format!("{at}.options"), reason))?;
         }
         let (auth, credential) = self.auth.unwrap_or(AuthInput::None {}).split(&format!("{at}.auth"))?;
+        // A helper is called once, with its credential as given: no token is fetched for it.
+        if matches!(auth, crate::domain::ConnectorAuth::OAuth2ClientCredentials { .. }) {
+            return Err(ApiError::invalid(format!("{at}.auth.type"), "OAUTH2_CLIENT_CREDENTIALS is for connectors"));
+        }
         Ok((HelperEndpoint { url: self.url, headers: self.headers, auth, options: self.options }, credential))
     }
 }

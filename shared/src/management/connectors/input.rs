@@ -24,6 +24,17 @@ pub enum AuthInput {
     ClientSecret {
         secret: SecretString,
     },
+    /// OAuth 2.0 client credentials: hookbridge fetches and caches the token.
+    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS")]
+    OAuth2ClientCredentials {
+        token_url: EndpointUrl,
+        client_id: String,
+        client_secret: SecretString,
+        #[serde(default)]
+        scopes: Vec<String>,
+        audience: Option<String>,
+        client_auth: Option<ClientAuth>,
+    },
 }
 
 impl AuthInput {
@@ -59,6 +70,42 @@ impl AuthInput {
                     return Err(bad("secret", "must be 1 to 250 characters"));
                 }
                 (ConnectorAuth::ClientSecret, Some(secret))
+            }
+            AuthInput::OAuth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scopes,
+                audience,
+                client_auth,
+            } => {
+                let visible = |s: &str| !s.is_empty() && s.chars().count() <= 256 && s.chars().all(|c| !c.is_control());
+                if !visible(&client_id) {
+                    return Err(bad("clientId", "1 to 256 characters, no control characters"));
+                }
+                if client_secret.expose().is_empty() || client_secret.expose().chars().count() > 1024 {
+                    return Err(bad("clientSecret", "must be 1 to 1024 characters"));
+                }
+                // RFC 6749 scope tokens: visible ASCII without spaces, quotes or backslashes.
+                let token = |s: &String| {
+                    !s.is_empty()
+                        && s.len() <= 256
+                        && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+                };
+                if scopes.len() > 50 || !scopes.iter().all(token) {
+                    return Err(bad("scopes", "at most 50 scopes of visible ASCII, without spaces, '\"' or '\\'"));
+                }
+                if audience.as_deref().is_some_and(|a| !visible(a)) {
+                    return Err(bad("audience", "1 to 256 characters, no control characters"));
+                }
+                let auth = ConnectorAuth::OAuth2ClientCredentials {
+                    token_url,
+                    client_id,
+                    scopes,
+                    audience,
+                    client_auth: client_auth.unwrap_or_default(),
+                };
+                (auth, Some(client_secret))
             }
         })
     }

@@ -24,8 +24,9 @@ use utoipa_axum::routes;
 use super::{ApiJson, ApiQuery, ListPage, ManagementState, NoFilter, PageQuery, Paged};
 use crate::dispatch::{CallResult, FlowCall, ImmediateResult, IntakeError, connector_secret_name, signing};
 use crate::domain::{
-    Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord, DeliveryStatus,
-    EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningAlgorithm, SigningScheme,
+    ClientAuth, Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord,
+    DeliveryStatus, EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningAlgorithm,
+    SigningScheme,
 };
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;

@@ -112,7 +112,8 @@ pub fn apply(doc: &mut Value) {
         }
     }
     s.insert("Location".into(), location());
-    s.insert("AuthInput".into(), auth_input());
+    s.insert("AuthInput".into(), auth_input(true));
+    s.insert("HelperAuthInput".into(), auth_input(false));
     s.insert("SigningInput".into(), signing_input());
     s.insert("GenericHmac".into(), generic_hmac());
     s.insert("HelperInput".into(), helper_input());

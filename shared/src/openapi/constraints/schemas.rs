@@ -56,7 +56,9 @@ pub(super) fn timeout_schema() -> Value {
 }
 
 /// The credential-carrying auth of connectors and helpers ([`crate::management::connectors::AuthInput::split`]).
-pub(super) fn auth_input() -> Value {
+/// Auth as given for a connector (`oauth`: with OAuth 2.0 client credentials) or for a
+/// registration helper (without: a helper is called once, with no token fetched).
+pub(super) fn auth_input(oauth: bool) -> Value {
     let variant = |kind: &str, description: &str, props: Value, required: &[&str]| {
         let mut properties = props.as_object().cloned().unwrap_or_default();
         properties.insert("type".into(), json!({ "type": "string", "enum": [kind] }));
@@ -64,7 +66,7 @@ pub(super) fn auth_input() -> Value {
         req.push("type");
         json!({ "type": "object", "description": description, "required": req, "properties": properties, "additionalProperties": false })
     };
-    json!({
+    let mut doc = json!({
         "description": "Auth as given by the caller, secrets included (they are never shown again).",
         "oneOf": [
             variant("NONE", "No credentials.", json!({}), &[]),
@@ -82,7 +84,25 @@ pub(super) fn auth_input() -> Value {
                 "secret": { "type": "string", "minLength": 1, "maxLength": 250 },
             }), &["secret"]),
         ],
-    })
+    });
+    if oauth {
+        let visible = json!({ "type": "string", "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]{1,256}$" });
+        doc["oneOf"].as_array_mut().unwrap().push(variant(
+            "OAUTH2_CLIENT_CREDENTIALS",
+            "OAuth 2.0 client credentials: hookbridge fetches a token from `tokenUrl`, caches it until shortly before it expires, and sends `Authorization: Bearer <token>`.",
+            json!({
+                "tokenUrl": schema_ref("EndpointUrl"),
+                "clientId": visible,
+                "clientSecret": { "type": "string", "minLength": 1, "maxLength": 1024 },
+                "scopes": { "type": "array", "maxItems": 50,
+                    "items": { "type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,256}$" } },
+                "audience": nullable(visible.clone()),
+                "clientAuth": nullable(schema_ref("ClientAuth")),
+            }),
+            &["tokenUrl", "clientId", "clientSecret"],
+        ));
+    }
+    doc
 }
 
 /// A signing configuration: Standard Webhooks secrets are base64 (after an optional
@@ -261,7 +281,7 @@ pub(super) fn helper_input() -> Value {
         "properties": {
             "url": schema_ref("EndpointUrl"),
             "headers": headers_schema(),
-            "auth": nullable(schema_ref("AuthInput")),
+            "auth": nullable(schema_ref("HelperAuthInput")),
             "options": free_json("Sent to the helper as `options`"),
         },
     })
