@@ -89,6 +89,7 @@ fn base_connector() -> Connector {
         signing_algorithm: Default::default(),
         signing_key_id: None,
         trust_any_certificate: false,
+        tls: None,
         event_types: Vec::new(),
         filters: Vec::new(),
         batch_max_events: None,

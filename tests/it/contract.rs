@@ -338,6 +338,7 @@ fn connector(name: &str) -> Connector {
         signing_algorithm: Default::default(),
         signing_key_id: None,
         trust_any_certificate: false,
+        tls: None,
         event_types: vec!["audit.*".into()],
         body_template: Some(r#"{"who":"${data.user}","empty":""}"#.into()),
         batch_max_events: Some(50),

@@ -70,6 +70,7 @@ async fn every_source_becomes_deliveries_that_reach_the_receiver() {
         signing_algorithm: Default::default(),
         signing_key_id: None,
         trust_any_certificate: false,
+        tls: None,
         event_types: vec![],
         body_template: None,
         batch_max_events: None,

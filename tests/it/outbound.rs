@@ -374,7 +374,164 @@ async fn signatures_verified_by_independent_libraries(app: TestApp) {
     app.stop().await;
 }
 
+/// The test process's AWS credentials (the emulator's admin, from `make test`).
+fn env_credentials() -> Value {
+    let var = |k: &str| std::env::var(k).ok();
+    json!({"key": var("AWS_ACCESS_KEY_ID"), "secret": var("AWS_SECRET_ACCESS_KEY"), "token": var("AWS_SESSION_TOKEN")})
+}
+
+/// AWS SigV4: signed by `aws-sigv4` with the function's own credentials and recomputed by
+/// botocore; with an assumed role, the emulator's S3 (botocore's SigV4 check, IAM enforced)
+/// accepts the request only if the signature and the role's credentials hold.
+async fn aws_sigv4_signing(app: TestApp) {
+    let rx = TestReceiver::start().await;
+    let c = connector(
+        &app,
+        json!({"name": "sigv4 own", "baseUrl": rx.url("/prod"), "path": "/hooks",
+        "auth": {"type": "AWS_SIGV4", "service": "execute-api", "region": "eu-west-1"}, "headers": {"X-Team": "a"}}),
+    )
+    .await;
+    assert_eq!(c["auth"]["service"], "execute-api");
+    let event = json!({"id": "sv-1", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {"q": "a b"}});
+    let (_, answer) =
+        app.call(Method::POST, &format!("/v1/connectors/{}/invoke", c["id"].as_str().unwrap()), Some(event)).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    let got = rx.next().await;
+    assert!(got.headers["authorization"].to_str().unwrap().starts_with("AWS4-HMAC-SHA256 Credential="));
+    let mut sigv4 = case("sigv4", &got, "", None);
+    sigv4["credentials"] = env_credentials();
+    let out =
+        verify_elsewhere(&[sigv4.clone()]).unwrap_or_else(|e| panic!("botocore refused the SigV4 signature:\n{e}"));
+    assert!(out.contains("sigv4 execute-api/eu-west-1 ok"), "{out}");
+    sigv4["credentials"]["secret"] = json!("not-the-secret");
+    assert!(verify_elsewhere(&[sigv4]).is_err(), "another secret must not verify");
+
+    // An assumed role: the emulator's STS gives the credentials, its S3 checks them.
+    let endpoint = hookbridge_tests::aws_endpoint();
+    let (role, bucket) = (hookbridge_tests::unique("hookbridge-target"), hookbridge_tests::unique("sigv4-target"));
+    let setup = format!(
+        r#"import boto3, json
+kw = dict(endpoint_url="{endpoint}", region_name="us-east-1")
+trust = {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::123456789012:user/hookbridge-test-admin"}}, "Action": "sts:AssumeRole"}}]}}
+iam = boto3.client("iam", **kw)
+iam.create_role(RoleName="{role}", AssumeRolePolicyDocument=json.dumps(trust))
+iam.put_role_policy(RoleName="{role}", PolicyName="s3", PolicyDocument=json.dumps({{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}]}}))
+untrusted = {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::123456789012:user/someone-else"}}, "Action": "sts:AssumeRole"}}]}}
+iam.create_role(RoleName="{role}-untrusted", AssumeRolePolicyDocument=json.dumps(untrusted))
+boto3.client("s3", **kw).create_bucket(Bucket="{bucket}")
+"#
+    );
+    let python = std::env::var("HOOKBRIDGE_TEST_PYTHON").expect("HOOKBRIDGE_TEST_PYTHON (make test)");
+    let out = std::process::Command::new(python).arg("-c").arg(&setup).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // SAFETY: nextest runs each test in its own process; nothing else reads the variable yet.
+    unsafe { std::env::set_var("AWS_ENDPOINT_URL_STS", &endpoint) };
+    let role_arn = format!("arn:aws:iam::123456789012:role/{role}");
+    let s3 = connector(
+        &app,
+        json!({"name": "sigv4 role", "baseUrl": format!("{endpoint}/{bucket}"), "path": "/event.json",
+        "method": "PUT", "auth": {"type": "AWS_SIGV4", "service": "s3", "region": "us-east-1", "roleArn": role_arn}}),
+    )
+    .await;
+    let event = json!({"id": "sv-2", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let (_, answer) =
+        app.call(Method::POST, &format!("/v1/connectors/{}/invoke", s3["id"].as_str().unwrap()), Some(event)).await;
+    assert_eq!(answer["status"], 200, "S3 accepted the assumed role's signature: {answer}");
+    // The role is really assumed: one whose trust policy names someone else is refused by
+    // STS, and the attempt says so (nothing is sent).
+    let untrusted = connector(
+        &app,
+        json!({"name": "sigv4 untrusted", "baseUrl": format!("{endpoint}/{bucket}"), "path": "/x.json", "method": "PUT",
+            "auth": {"type": "AWS_SIGV4", "service": "s3", "region": "us-east-1", "roleArn": format!("{role_arn}-untrusted")}}),
+    )
+    .await;
+    let event = json!({"id": "sv-3", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let invoke = format!("/v1/connectors/{}/invoke", untrusted["id"].as_str().unwrap());
+    let (_, answer) = app.call(Method::POST, &invoke, Some(event)).await;
+    assert!(answer["status"].is_null(), "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("AccessDenied"), "{answer}");
+    app.stop().await;
+}
+
+/// An HTTPS server from `tests/fixtures/mtls_server.py` (Python's `ssl`), which requires a
+/// client certificate from its own CA: its first line (port and PEMs), and a channel of the
+/// requests it then logs.
+fn mtls_server() -> (Value, std::sync::mpsc::Receiver<Value>, std::process::Child) {
+    use std::io::BufRead;
+    let python = std::env::var("HOOKBRIDGE_TEST_PYTHON").expect("HOOKBRIDGE_TEST_PYTHON (make test)");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mtls_server.py");
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the TLS server starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (first, rx, child)
+}
+
+/// Mutual TLS with a private CA: the endpoint's certificate is trusted through the
+/// connector's CA (no `trustAnyCertificate`), the client certificate is presented, the key
+/// is never shown; without the client certificate, or without the CA, nothing gets through.
+async fn mutual_tls_with_a_private_ca(app: TestApp) {
+    let (pems, requests, mut server) = mtls_server();
+    let base = format!("https://localhost:{}", pems["port"]);
+    let tls = json!({"caCertificate": pems["ca"], "clientCertificate": pems["clientCertificate"], "clientKey": pems["clientKey"]});
+    let c = connector(&app, json!({"name": "mtls", "baseUrl": base, "path": "/in", "tls": tls})).await;
+    assert_eq!(c["tls"]["clientCertificate"], true);
+    assert!(c["tls"]["caCertificate"].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+    assert!(!c.to_string().contains("PRIVATE KEY"), "the client key is never shown: {c}");
+    assert_eq!(c["insecure"], false);
+    let event = json!({"id": "tls-1", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let invoke = format!("/v1/connectors/{}/invoke", c["id"].as_str().unwrap());
+    let (_, answer) = app.call(Method::POST, &invoke, Some(event)).await;
+    assert_eq!((answer["status"].as_u64(), answer["body"].as_str()), (Some(200), Some("mutual ok")), "{answer}");
+    let seen = requests.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!((seen["client"].as_str(), seen["path"].as_str()), (Some("hookbridge-client"), Some("/in")));
+
+    // The CA alone: the server asks for a certificate and gets none.
+    let ca_only =
+        connector(&app, json!({"name": "mtls ca only", "baseUrl": base, "tls": {"caCertificate": pems["ca"]}})).await;
+    let event = json!({"id": "tls-2", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let (_, answer) = app
+        .call(Method::POST, &format!("/v1/connectors/{}/invoke", ca_only["id"].as_str().unwrap()), Some(event))
+        .await;
+    assert!(answer["status"].is_null() && answer["error"].is_string(), "{answer}");
+    // No CA: the server's certificate is not trusted.
+    let no_ca = connector(&app, json!({"name": "mtls no ca", "baseUrl": base})).await;
+    let event = json!({"id": "tls-3", "type": "audit.x", "occurredAt": "2026-12-02T10:00:00Z", "data": {}});
+    let (_, answer) =
+        app.call(Method::POST, &format!("/v1/connectors/{}/invoke", no_ca["id"].as_str().unwrap()), Some(event)).await;
+    assert!(answer["status"].is_null() && answer["error"].is_string(), "{answer}");
+    assert!(requests.try_recv().is_err(), "nothing reached the server without both");
+
+    // PATCH `tls: null` removes it; a certificate without its key is refused.
+    let path = format!("/v1/connectors/{}", c["id"].as_str().unwrap());
+    let (status, e) =
+        app.call(Method::PATCH, &path, Some(json!({"tls": {"clientCertificate": pems["clientCertificate"]}}))).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("tls.clientKey")), "{e}");
+    let (status, e) = app.call(Method::PATCH, &path, Some(json!({"tls": {"caCertificate": "not a pem"}}))).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("tls.caCertificate")), "{e}");
+    let (status, patched) = app.call(Method::PATCH, &path, Some(json!({"tls": null}))).await;
+    assert_eq!(status, 200, "{patched}");
+    assert!(patched.get("tls").is_none(), "{patched}");
+    server.kill().unwrap();
+    let _ = server.wait();
+    app.stop().await;
+}
+
 hookbridge_tests::on_both_backends!(
+    mutual_tls_with_a_private_ca,
+    aws_sigv4_signing,
     signatures_verified_by_independent_libraries,
     oauth2_client_credentials,
     audit_filters_and_the_deliveries_of_an_event,

@@ -99,18 +99,26 @@ impl Dispatcher {
         secrets: &ConnectorSecrets,
         make: impl Fn(Option<&SecretString>) -> Result<OutboundRequest, String>,
     ) -> Result<OutboundResponse, String> {
+        let started = std::time::Instant::now();
+        if let ConnectorAuth::AwsSigv4 { service, region, role_arn, external_id } = &connector.auth {
+            let cfg = super::sigv4::Sigv4 {
+                service,
+                region,
+                role_arn: role_arn.as_deref(),
+                external_id: external_id.as_deref(),
+            };
+            let creds = match self.caches.roles.credentials(&cfg).await {
+                Ok(c) => c,
+                Err(e) => return Ok(no_answer(e, started)),
+            };
+            let mut req = make(None)?;
+            super::sigv4::sign_request(&mut req, &creds, &cfg)?;
+            return Ok(self.client.send(req).await);
+        }
         if !matches!(connector.auth, ConnectorAuth::OAuth2ClientCredentials { .. }) {
             return Ok(self.client.send(make(secrets.credential.as_ref())?).await);
         }
-        let started = std::time::Instant::now();
-        let no_token = |error: String| OutboundResponse {
-            status: None,
-            headers: Vec::new(),
-            body: String::new(),
-            latency: started.elapsed(),
-            error: Some(error),
-            blocked: false,
-        };
+        let no_token = |error: String| no_answer(error, started);
         let tokens = &self.caches.tokens;
         let token = match tokens.token(&self.client, connector, secrets.credential.as_ref(), None).await {
             Ok(t) => t,
@@ -139,6 +147,19 @@ impl Dispatcher {
         record.next_attempt_at = None;
         record.updated_at = now;
         self.save_attempt(&record).await.map(|_| ())
+    }
+}
+
+/// An attempt that got no answer because its credentials could not be had (a token or an
+/// assumed role): a failed attempt, retried like a connection error.
+fn no_answer(error: String, started: std::time::Instant) -> OutboundResponse {
+    OutboundResponse {
+        status: None,
+        headers: Vec::new(),
+        body: String::new(),
+        latency: started.elapsed(),
+        error: Some(error),
+        blocked: false,
     }
 }
 
@@ -262,6 +283,17 @@ pub(super) fn build(
         timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
         trust_any_certificate: connector.trust_any_certificate,
         max_response: super::MAX_RESPONSE,
+        tls: connector.tls.as_ref().map(|t| {
+            let identity = match (&secrets.client_certificate, &secrets.client_key) {
+                (Some(cert), Some(key)) => Some(SecretString::new(format!("{}\n{}", cert.expose(), key.expose()))),
+                _ => None,
+            };
+            std::sync::Arc::new(super::client::ClientTls {
+                key: format!("{}/{}", connector.id, connector.version),
+                ca_certificate: t.ca_certificate.clone(),
+                identity,
+            })
+        }),
     })
 }
 
@@ -298,6 +330,8 @@ pub fn apply_auth(
         ConnectorAuth::OAuth2ClientCredentials { .. } => {
             headers.push(("authorization".into(), format!("Bearer {}", credential()?)))
         }
+        // Signed once the request is whole (see `Dispatcher::send_authorized`).
+        ConnectorAuth::AwsSigv4 { .. } => {}
     }
     Ok(())
 }

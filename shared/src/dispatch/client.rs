@@ -2,7 +2,8 @@
 //! bounded response reads. One client verifies certificates; a second, used only by
 //! connectors flagged `trustAnyCertificate`, does not.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, Url, redirect};
@@ -17,6 +18,18 @@ pub struct OutboundClient {
     verified: Client,
     insecure: Client,
     allow: Arc<AllowList>,
+    /// Clients for connectors with their own TLS (a private CA, a client certificate), by
+    /// connector and version.
+    custom: Arc<Mutex<HashMap<String, Client>>>,
+}
+
+/// A connector's own TLS: a private CA to trust besides the public roots, and a client
+/// identity (certificate and key, PEM) for mutual TLS.
+pub struct ClientTls {
+    /// Which connector (and version) this is, for the client cache.
+    pub key: String,
+    pub ca_certificate: Option<String>,
+    pub identity: Option<crate::secret::SecretString>,
 }
 
 /// A request ready to send. It carries credentials (auth headers, a query-string key, a
@@ -31,6 +44,8 @@ pub struct OutboundRequest {
     /// How much of the answer's body is read (deliveries keep an excerpt; flow calls use
     /// the answer).
     pub max_response: usize,
+    /// The connector's own TLS, if it has any.
+    pub tls: Option<Arc<ClientTls>>,
 }
 
 impl std::fmt::Debug for OutboundRequest {
@@ -59,6 +74,7 @@ mod debug_tests {
             timeout: std::time::Duration::from_secs(1),
             trust_any_certificate: false,
             max_response: super::MAX_RESPONSE,
+            tls: None,
         };
         let shown = format!("{req:?}");
         for secret in ["q-secret", "h-secret", "b-secret"] {
@@ -82,20 +98,78 @@ pub struct OutboundResponse {
 }
 
 impl OutboundClient {
+    /// The builder every client starts from: the SSRF guard in the resolver, no redirects,
+    /// no proxies, bounded connects.
+    fn builder(allow: &Arc<AllowList>, insecure: bool) -> reqwest::ClientBuilder {
+        Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
+            .redirect(redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
+            .tls_danger_accept_invalid_certs(insecure)
+    }
+
     pub fn new(allow: AllowList) -> Result<Self, reqwest::Error> {
         let allow = Arc::new(allow);
-        let build = |insecure: bool| {
-            Client::builder()
-                .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
-                .redirect(redirect::Policy::none())
-                .no_proxy()
-                .connect_timeout(Duration::from_secs(10))
-                .pool_idle_timeout(Duration::from_secs(60))
-                .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
-                .tls_danger_accept_invalid_certs(insecure)
-                .build()
-        };
-        Ok(Self { verified: build(false)?, insecure: build(true)?, allow })
+        Ok(Self {
+            verified: Self::builder(&allow, false).build()?,
+            insecure: Self::builder(&allow, true).build()?,
+            allow,
+            custom: Arc::default(),
+        })
+    }
+
+    /// A connector's own client (built once per connector version).
+    fn client_for(&self, tls: &ClientTls, insecure: bool) -> Result<Client, String> {
+        let key = format!("{}/{insecure}", tls.key);
+        if let Some(c) = self.custom.lock().expect("clients lock").get(&key) {
+            return Ok(c.clone());
+        }
+        let mut b = Self::builder(&self.allow, insecure);
+        if let Some(ca) = &tls.ca_certificate {
+            b = b.add_root_certificate(
+                reqwest::Certificate::from_pem(ca.as_bytes())
+                    .map_err(|_| "tls.caCertificate is not a PEM certificate")?,
+            );
+        }
+        if let Some(identity) = &tls.identity {
+            b = b.identity(
+                reqwest::Identity::from_pem(identity.expose().as_bytes())
+                    .map_err(|_| "tls: the client certificate or key is not usable")?,
+            );
+        }
+        let client = b.build().map_err(|e| format!("tls: {e}"))?;
+        let mut custom = self.custom.lock().expect("clients lock");
+        // Old versions' clients go when the cache grows: a connector's change makes a new one.
+        if custom.len() > 1000 {
+            custom.clear();
+        }
+        custom.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Whether a PEM CA certificate and a PEM identity (certificate and key) are usable.
+    /// (A client is built with each: the TLS stack parses them only then.)
+    pub fn check_tls(ca: Option<&str>, identity: Option<&str>) -> Result<(), &'static str> {
+        if let Some(ca) = ca {
+            // A bundle parses leniently: at least one certificate must come out of it.
+            let certs = reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|_| "caCertificate")?;
+            if certs.is_empty() || !ca.contains("-----BEGIN CERTIFICATE-----") {
+                return Err("caCertificate");
+            }
+            let mut b = Client::builder();
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+            b.build().map_err(|_| "caCertificate")?;
+        }
+        if let Some(identity) = identity {
+            let id = reqwest::Identity::from_pem(identity.as_bytes()).map_err(|_| "clientCertificate")?;
+            Client::builder().identity(id).build().map_err(|_| "clientCertificate")?;
+        }
+        Ok(())
     }
 
     pub async fn send(&self, req: OutboundRequest) -> OutboundResponse {
@@ -118,7 +192,18 @@ impl OutboundClient {
             }
         }
         let limit = req.max_response;
-        let client = if req.trust_any_certificate { &self.insecure } else { &self.verified };
+        let custom = match &req.tls {
+            Some(tls) => match self.client_for(tls, req.trust_any_certificate) {
+                Ok(c) => Some(c),
+                Err(e) => return fail(e, false),
+            },
+            None => None,
+        };
+        let client = match &custom {
+            Some(c) => c,
+            None if req.trust_any_certificate => &self.insecure,
+            None => &self.verified,
+        };
         let mut builder = client.request(req.method, req.url).timeout(req.timeout).body(req.body);
         for (k, v) in &req.headers {
             builder = builder.header(k, v);

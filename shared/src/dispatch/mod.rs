@@ -17,6 +17,7 @@ mod intake;
 mod oauth;
 mod record;
 pub mod signing;
+mod sigv4;
 pub mod sources;
 pub mod template;
 
@@ -246,6 +247,8 @@ struct Caches {
     health: Mutex<HashMap<ConnectorId, Option<DateTime<Utc>>>>,
     /// OAuth 2.0 tokens, one per connector that uses client credentials.
     tokens: oauth::Tokens,
+    /// Credentials of roles assumed for AWS_SIGV4 connectors.
+    roles: sigv4::AssumedRoles,
 }
 
 /// The secret-store name of a connector's secrets.
@@ -260,6 +263,7 @@ impl Dispatcher {
             listing: TtlCache::new(config.cache_ttl, 1),
             health: Mutex::default(),
             tokens: oauth::Tokens::default(),
+            roles: sigv4::AssumedRoles::default(),
         });
         Self { backend, queues, client, config, caches }
     }

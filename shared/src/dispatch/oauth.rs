@@ -110,6 +110,7 @@ async fn fetch(
         timeout: Duration::from_millis(connector.timeout_ms.clamp(100, 60_000)),
         trust_any_certificate: connector.trust_any_certificate,
         max_response: MAX_TOKEN_RESPONSE,
+        tls: None,
     };
     let answer = client.send(request).await;
     if let Some(error) = answer.error {

@@ -59,6 +59,12 @@ impl EndpointUrl {
         if authority.contains('@') {
             return Err(ParseError::new("baseUrl", "must not carry credentials; use the connector's auth"));
         }
+        if !valid_authority(authority) {
+            return Err(ParseError::new(
+                "baseUrl",
+                "must name a host name, an IPv4 or a bracketed IPv6 address, and a port up to 65535",
+            ));
+        }
         if s.chars().count() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ParseError::new("baseUrl", "must be at most 2048 characters without spaces"));
         }
@@ -68,6 +74,62 @@ impl EndpointUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `host[:port]` as the OpenAPI document states it (`openapi::constraints::endpoint_url`):
+/// DNS labels whose last one is not a number, a dotted IPv4 address without leading zeros,
+/// or `[IPv6]` (hex groups); a port up to 65535.
+fn valid_authority(authority: &str) -> bool {
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+        let Some((v6, after)) = inner.split_once(']') else { return false };
+        let ok = v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') && v6.parse::<std::net::Ipv6Addr>().is_ok();
+        if !ok {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(p) => ("", Some(p)),
+                None => return false,
+            },
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if let Some(p) = port {
+        let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let fits = p.len() <= 4 || (p.len() == 5 && !p.starts_with('0') && p.parse::<u32>().is_ok_and(|n| n <= 65535));
+        if !(digits && fits) {
+            return false;
+        }
+    }
+    if host.is_empty() {
+        return authority.starts_with('[');
+    }
+    let octet = |o: &str| {
+        !o.is_empty()
+            && o.len() <= 3
+            && o.bytes().all(|b| b.is_ascii_digit())
+            && (o == "0" || !o.starts_with('0'))
+            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let quad: Vec<&str> = host.split('.').collect();
+    if quad.len() == 4 && quad.iter().all(|o| octet(o)) {
+        return true;
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && !l.contains("--")
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.iter().all(|l| label(l))
+        && labels.last().is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic() || l.starts_with('_'))
 }
 
 impl fmt::Debug for EndpointUrl {
@@ -120,7 +182,7 @@ pub enum ConnectorAuth {
     /// OAuth 2.0 client credentials (RFC 6749 4.4): a token from `tokenUrl`, cached until
     /// shortly before it expires and sent as `Authorization: Bearer`; the client secret is
     /// the credential.
-    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS")]
+    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS", rename_all = "camelCase")]
     OAuth2ClientCredentials {
         token_url: EndpointUrl,
         client_id: String,
@@ -130,6 +192,17 @@ pub enum ConnectorAuth {
         audience: Option<String>,
         #[serde(default)]
         client_auth: ClientAuth,
+    },
+    /// AWS Signature Version 4 (endpoints behind API Gateway IAM auth, Lambda function
+    /// URLs): signed with the dispatch function's credentials, or a role assumed for it.
+    #[serde(rename = "AWS_SIGV4", rename_all = "camelCase")]
+    AwsSigv4 {
+        service: String,
+        region: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role_arn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_id: Option<String>,
     },
 }
 
@@ -158,6 +231,11 @@ pub struct ConnectorSecrets {
     pub previous_signing_secret: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_until: Option<DateTime<Utc>>,
+    /// Mutual TLS: the client certificate (PEM) and its private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<SecretString>,
 }
 
 impl ConnectorSecrets {
@@ -256,6 +334,9 @@ pub struct Connector {
     pub signing_key_id: Option<String>,
     #[serde(default)]
     pub trust_any_certificate: bool,
+    /// A private CA and a client certificate (mutual TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
     /// Patterns of event types this connector receives (`audit.*`); empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
@@ -306,6 +387,20 @@ impl Connector {
             p => format!("{base}/{}", p.trim_start_matches('/')),
         }
     }
+}
+
+/// TLS beyond the public roots: a private CA that signs the endpoint's certificate (trusted
+/// besides the public roots), and a client certificate for mutual TLS (the certificate and
+/// its key are in the secret store and never shown again).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSettings {
+    /// PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
+    /// Whether a client certificate is configured.
+    #[serde(default)]
+    pub client_certificate: bool,
 }
 
 /// What an audit filter looks at: the event's type (its action) or its tenants.
@@ -517,5 +612,40 @@ mod tests {
         assert_eq!(delivery_id("e1", &c), delivery_id("e1", &c));
         assert_ne!(delivery_id("e1", &c), delivery_id("e2", &c));
         assert_ne!(delivery_id("e1", &c), delivery_id("e1", &ConnectorId::generate()));
+    }
+}
+
+#[cfg(test)]
+mod authority_tests {
+    use super::EndpointUrl;
+
+    /// The server accepts exactly the hosts the OpenAPI document describes.
+    #[test]
+    fn endpoint_hosts() {
+        for ok in [
+            "http://a",
+            "https://api.example.com:8443/x",
+            "http://127.0.0.1:3000",
+            "http://[::1]:80/p",
+            "http://a_b.c-d.e",
+            "http://x:0000",
+        ] {
+            assert!(EndpointUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://A0*",
+            "http://a..b",
+            "http://-a",
+            "http://1.2.3.999",
+            "http://01.2.3.4",
+            "http://a:70000",
+            "http://a:00080",
+            "http://[::ffff:1.2.3.4]",
+            "http://[zz]",
+            "http://a:",
+            "http://a--b",
+        ] {
+            assert!(EndpointUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,7 +17,8 @@ pub use binding::{Binding, BindingKind, ProcessDefinitionId, TriggerType, Waiter
 pub use connector::{
     ClientAuth, Connector, ConnectorAuth, ConnectorName, ConnectorSecrets, DeliveryAttempt, DeliveryRecord,
     DeliveryStatus, EndpointUrl, EventFilter, FilterKey, FilterOperator, HttpMethod, KeyPlacement, OutboundEvent,
-    RetryPolicy, SigningAlgorithm, SigningConfig, SigningScheme, batch_delivery_id, delivery_id, glob_match,
+    RetryPolicy, SigningAlgorithm, SigningConfig, SigningScheme, TlsSettings, batch_delivery_id, delivery_id,
+    glob_match,
 };
 pub use event::{EventEnvelope, Headers, WebhookMessage, payload_from_body};
 pub use ids::{BindingId, ConnectorId, DeliveryId, EventId, FailedTriggerId, LocationId, QueueRef, WebhookId};

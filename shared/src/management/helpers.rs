@@ -43,8 +43,12 @@ impl HelperInput {
         }
         let (auth, credential) = self.auth.unwrap_or(AuthInput::None {}).split(&format!("{at}.auth"))?;
         // A helper is called once, with its credential as given: no token is fetched for it.
-        if matches!(auth, crate::domain::ConnectorAuth::OAuth2ClientCredentials { .. }) {
-            return Err(ApiError::invalid(format!("{at}.auth.type"), "OAUTH2_CLIENT_CREDENTIALS is for connectors"));
+        use crate::domain::ConnectorAuth;
+        if matches!(auth, ConnectorAuth::OAuth2ClientCredentials { .. } | ConnectorAuth::AwsSigv4 { .. }) {
+            return Err(ApiError::invalid(
+                format!("{at}.auth.type"),
+                "OAUTH2_CLIENT_CREDENTIALS and AWS_SIGV4 are for connectors",
+            ));
         }
         Ok((HelperEndpoint { url: self.url, headers: self.headers, auth, options: self.options }, credential))
     }
@@ -112,6 +116,7 @@ async fn call(
         timeout: st.config.helper_timeout,
         trust_any_certificate: false,
         max_response: crate::dispatch::MAX_RESPONSE,
+        tls: None,
     };
     let response = st.dispatcher.client().send(request).await;
     match (response.status, response.error) {

@@ -16,6 +16,8 @@ pub(super) async fn create(
     let now = st.backend.clock.now();
     let (auth, credential) = req.auth.unwrap_or(AuthInput::None {}).split("auth")?;
     let signing = req.signing.map(|s| s.resolve("signing")).transpose()?;
+    let tls = req.tls.map(TlsInput::resolve).transpose()?;
+    let (client_certificate, client_key) = tls.as_ref().and_then(|(_, i)| i.clone()).unzip();
     let connector = Connector {
         id: ConnectorId::generate(),
         name: req.name,
@@ -29,6 +31,7 @@ pub(super) async fn create(
         signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
         signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
         trust_any_certificate: req.trust_any_certificate,
+        tls: tls.map(|(settings, _)| settings),
         event_types: req.event_types,
         filters: req.filters,
         body_template: template_text(req.body_template)?,
@@ -43,7 +46,8 @@ pub(super) async fn create(
     };
     validate(&connector)?;
     let signing_secret = signing.map(|s| s.secret);
-    let secrets = ConnectorSecrets { credential, signing_secret, ..ConnectorSecrets::default() };
+    let secrets =
+        ConnectorSecrets { credential, signing_secret, client_certificate, client_key, ..ConnectorSecrets::default() };
     let name = connector_secret_name(&connector.id);
     st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.connectors.create_connector(&connector).await {

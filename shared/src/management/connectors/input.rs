@@ -25,7 +25,7 @@ pub enum AuthInput {
         secret: SecretString,
     },
     /// OAuth 2.0 client credentials: hookbridge fetches and caches the token.
-    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS")]
+    #[serde(rename = "OAUTH2_CLIENT_CREDENTIALS", rename_all = "camelCase")]
     OAuth2ClientCredentials {
         token_url: EndpointUrl,
         client_id: String,
@@ -34,6 +34,14 @@ pub enum AuthInput {
         scopes: Vec<String>,
         audience: Option<String>,
         client_auth: Option<ClientAuth>,
+    },
+    /// AWS Signature Version 4 with the dispatch function's credentials or an assumed role.
+    #[serde(rename = "AWS_SIGV4", rename_all = "camelCase")]
+    AwsSigv4 {
+        service: String,
+        region: String,
+        role_arn: Option<String>,
+        external_id: Option<String>,
     },
 }
 
@@ -107,6 +115,32 @@ impl AuthInput {
                 };
                 (auth, Some(client_secret))
             }
+            AuthInput::AwsSigv4 { service, region, role_arn, external_id } => {
+                let name = |s: &str| {
+                    (1..=64).contains(&s.len())
+                        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                };
+                if !name(&service) {
+                    return Err(bad("service", "1 to 64 lower-case letters, digits or '-' (execute-api, lambda, ...)"));
+                }
+                if !name(&region) {
+                    return Err(bad("region", "1 to 64 lower-case letters, digits or '-' (us-east-1, ...)"));
+                }
+                if role_arn.as_deref().is_some_and(|r| !valid_role_arn(r)) {
+                    return Err(bad("roleArn", "an IAM role ARN (arn:aws:iam::123456789012:role/name)"));
+                }
+                let id_ok = |s: &str| {
+                    (2..=1224).contains(&s.len())
+                        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b))
+                };
+                if external_id.as_deref().is_some_and(|e| !id_ok(e)) {
+                    return Err(bad("externalId", "2 to 1224 characters of letters, digits and +=,.@:/-_"));
+                }
+                if external_id.is_some() && role_arn.is_none() {
+                    return Err(bad("externalId", "only with roleArn"));
+                }
+                (ConnectorAuth::AwsSigv4 { service, region, role_arn, external_id }, None)
+            }
         })
     }
 }
@@ -122,6 +156,46 @@ pub struct SigningInput {
     /// Given, or generated when omitted (Ed25519: the private key, `whsk_` + base64 of its
     /// 32-byte seed; only its public half is ever shown).
     pub secret: Option<SecretString>,
+}
+
+/// `tls` as the caller gives it: a private CA (PEM) and a client certificate with its key
+/// (PEM, mutual TLS; stored in the secret store and never shown again).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsInput {
+    pub ca_certificate: Option<String>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<SecretString>,
+}
+
+/// PEM inputs are bounded like every stored value.
+const MAX_PEM_BYTES: usize = 16 * 1024;
+
+impl TlsInput {
+    /// The connector's settings and the client identity, checked (the certificate and key
+    /// come together, and each parses).
+    pub fn resolve(self) -> Result<(TlsSettings, Option<(SecretString, SecretString)>), ApiError> {
+        let too_long = |s: &str| s.len() > MAX_PEM_BYTES;
+        if self.ca_certificate.as_deref().is_some_and(too_long) {
+            return Err(ApiError::invalid("tls.caCertificate", "at most 16 KiB of PEM"));
+        }
+        let identity = match (self.client_certificate, self.client_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => {
+                if too_long(&cert) || too_long(key.expose()) {
+                    return Err(ApiError::invalid("tls.clientCertificate", "at most 16 KiB of PEM each"));
+                }
+                Some((SecretString::new(cert), key))
+            }
+            (Some(_), None) => return Err(ApiError::invalid("tls.clientKey", "required with clientCertificate")),
+            (None, Some(_)) => return Err(ApiError::invalid("tls.clientCertificate", "required with clientKey")),
+        };
+        let pem = identity.as_ref().map(|(c, k)| format!("{}\n{}", c.expose(), k.expose()));
+        crate::dispatch::OutboundClient::check_tls(self.ca_certificate.as_deref(), pem.as_deref())
+            .map_err(|field| ApiError::invalid(format!("tls.{field}"), "not a usable PEM certificate (and key)"))?;
+        let settings = TlsSettings { ca_certificate: self.ca_certificate, client_certificate: identity.is_some() };
+        Ok((settings, identity))
+    }
 }
 
 /// A connector's signing as it is stored: the scheme, algorithm, key id and the secret.
@@ -168,6 +242,23 @@ impl SigningInput {
     }
 }
 
+/// `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn valid_role_arn(r: &str) -> bool {
+    let Some(rest) = r.strip_prefix("arn:") else { return false };
+    let mut parts = rest.splitn(5, ':');
+    let (Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let name = resource.strip_prefix("role/").unwrap_or_default();
+    partition.starts_with("aws")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=512).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@/-_".contains(&b))
+}
+
 /// An RFC 9421 `keyid` written as a structured-field string without escapes.
 fn valid_key_id(k: &str) -> bool {
     (1..=256).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
@@ -190,6 +281,8 @@ pub struct CreateConnector {
     pub signing: Option<SigningInput>,
     #[serde(default)]
     pub trust_any_certificate: bool,
+    /// A private CA and a client certificate (mutual TLS).
+    pub tls: Option<TlsInput>,
     #[serde(default)]
     pub event_types: Vec<String>,
     /// Audit filters (Descope's): every one must pass.
@@ -225,6 +318,9 @@ pub struct UpdateConnector {
     #[serde(default, with = "serde_with::rust::double_option")]
     pub signing: Option<Option<SigningInput>>,
     pub trust_any_certificate: Option<bool>,
+    /// `null` removes the connector's own TLS.
+    #[serde(default, with = "serde_with::rust::double_option")]
+    pub tls: Option<Option<TlsInput>>,
     pub event_types: Option<Vec<String>>,
     pub filters: Option<Vec<EventFilter>>,
     /// `null` removes the template.
@@ -280,6 +376,13 @@ impl UpdateConnector {
         }
         if let Some(v) = self.trust_any_certificate {
             c.trust_any_certificate = v;
+        }
+        if let Some(tls) = self.tls {
+            let tls = tls.map(TlsInput::resolve).transpose()?;
+            let identity = tls.as_ref().and_then(|(_, i)| i.clone());
+            c.tls = tls.map(|(settings, _)| settings);
+            (secrets.client_certificate, secrets.client_key) = identity.unzip();
+            secrets_changed = true;
         }
         if let Some(v) = self.event_types {
             c.event_types = v;

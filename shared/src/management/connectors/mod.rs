@@ -7,7 +7,7 @@ mod deliveries;
 mod input;
 mod signing_secret;
 
-pub use input::{AuthInput, BatchInput, CreateConnector, SigningInput, UpdateConnector};
+pub use input::{AuthInput, BatchInput, CreateConnector, SigningInput, TlsInput, UpdateConnector};
 pub use signing_secret::RotateRequest;
 
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ use crate::dispatch::{CallResult, FlowCall, ImmediateResult, IntakeError, connec
 use crate::domain::{
     ClientAuth, Connector, ConnectorAuth, ConnectorId, ConnectorName, ConnectorSecrets, DeliveryId, DeliveryRecord,
     DeliveryStatus, EndpointUrl, EventFilter, HttpMethod, KeyPlacement, OutboundEvent, RetryPolicy, SigningAlgorithm,
-    SigningScheme,
+    SigningScheme, TlsSettings,
 };
 use crate::error::{ApiError, Conflict, ErrorCode, StoreError};
 use crate::openapi::ErrorSchema;
@@ -86,6 +86,9 @@ pub(super) struct ConnectorView {
     trust_any_certificate: bool,
     /// True when certificates are not verified: anyone on the path can read and change the traffic.
     insecure: bool,
+    /// The connector's private CA and whether it has a client certificate (never shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsSettings>,
     event_types: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     filters: Vec<EventFilter>,
@@ -117,6 +120,7 @@ impl From<Connector> for ConnectorView {
             }),
             trust_any_certificate: c.trust_any_certificate,
             insecure: c.trust_any_certificate,
+            tls: c.tls.clone(),
             event_types: c.event_types,
             filters: c.filters,
             body_template: c.body_template.as_deref().and_then(|t| serde_json::from_str(t).ok()),

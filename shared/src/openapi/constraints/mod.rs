@@ -203,6 +203,19 @@ pub fn apply(doc: &mut Value) {
             "description": "The tenants the event concerns (for `tenants` filters)." }),
     );
     patch_property(doc, "FlowCall", "headers", headers_schema());
+    // `invoke` tells a call from an event by `path`: an event never has one. Its two answers
+    // share their fields (a call's body may be text too): `anyOf`, not `oneOf`.
+    if let Some(req) = schemas(doc).get_mut("InvokeRequest")
+        && let Some(branches) = req.get_mut("oneOf").and_then(Value::as_array_mut)
+        && let Some(event) = branches.first_mut()
+    {
+        *event = json!({ "allOf": [event.clone(), { "not": { "required": ["path"] } }] });
+    }
+    if let Some(answer) = schemas(doc).get_mut("InvokeAnswer").and_then(Value::as_object_mut)
+        && let Some(branches) = answer.remove("oneOf")
+    {
+        answer.insert("anyOf".into(), branches);
+    }
     patch_property(
         doc,
         "EventFilter",

@@ -101,6 +101,30 @@ pub(super) fn auth_input(oauth: bool) -> Value {
             }),
             &["tokenUrl", "clientId", "clientSecret"],
         ));
+        let name = json!({ "type": "string", "pattern": "^[a-z0-9-]{1,64}$" });
+        doc["oneOf"].as_array_mut().unwrap().push(variant(
+            "AWS_SIGV4",
+            "AWS Signature Version 4 (API Gateway IAM auth, Lambda function URLs), with the dispatch function's credentials or an assumed role.",
+            json!({
+                "service": name,
+                "region": name,
+                "roleArn": nullable(json!({ "type": "string",
+                    "pattern": "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$" })),
+                "externalId": { "type": "null", "description": "Only with `roleArn` (see below)." },
+            }),
+            &["service", "region"],
+        ));
+        doc["oneOf"].as_array_mut().unwrap().push(variant(
+            "AWS_SIGV4",
+            "AWS_SIGV4 with an assumed role and its external id.",
+            json!({
+                "service": name,
+                "region": name,
+                "roleArn": { "type": "string", "pattern": "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$" },
+                "externalId": { "type": "string", "pattern": "^[A-Za-z0-9+=,.@:/_-]{2,1224}$" },
+            }),
+            &["service", "region", "roleArn", "externalId"],
+        ));
     }
     doc
 }
