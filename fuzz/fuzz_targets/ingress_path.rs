@@ -348,9 +348,21 @@ fuzz_target!(|data: &[u8]| {
     // Handshakes (answered after the signature passed).
     let secret = input.secret.clone().map(SecretString::new);
     let _ = handshake::after_verification(provider, &headers, &input.body, secret.as_ref());
-    let _ = handshake::before_verification(provider, "validationToken=x&challenge=y", &headers, &input.body, secret.is_some());
+    let _ = handshake::before_verification(
+        provider,
+        "validationToken=x&challenge=y",
+        &headers,
+        &input.body,
+        secret.is_some(),
+    );
     let as_secret = secret.clone().map(hookbridge::domain::ProviderSecret::Plain);
-    let _ = handshake::on_get(provider, &http::Method::GET, "hub.mode=subscribe&hub.challenge=c&hub.verify_token=t&crc_token=x&challenge=y&verify=z", &headers, as_secret.as_ref());
+    let _ = handshake::on_get(
+        provider,
+        &http::Method::GET,
+        "hub.mode=subscribe&hub.challenge=c&hub.verify_token=t&crc_token=x&challenge=y&verify=z",
+        &headers,
+        as_secret.as_ref(),
+    );
 
     // The body as the event's payload, and the envelope's round trip through the queue.
     if let Ok(payload) = payload_from_body(input.content_type.as_deref(), &input.body) {

@@ -22,9 +22,8 @@ use hookbridge::domain::{
     WebhookState, correlation_text,
 };
 use hookbridge::fuzzing::{
-    AuthInput, CreateConnector, CreateWebhook, ParamValue, RotateProviderSecret, RotateRequest, UpdateConnector,
-    UpdateWebhook, WaitRequest, check_description, check_location, template_text, valid_name, validate_connector,
-    validate_provider_secret,
+    CreateConnector, CreateWebhook, ParamValue, RotateProviderSecret, RotateRequest, UpdateConnector, UpdateWebhook,
+    WaitRequest, check_description, check_location, valid_name, validate_provider_secret,
 };
 use hookbridge::management::ApiJson;
 use libfuzzer_sys::fuzz_target;
@@ -221,36 +220,9 @@ fn put_waiter(body: &[u8]) {
 
 fn create_connector(body: &[u8]) {
     let Some(req) = extract::<CreateConnector>(body) else { return };
-    let Some((auth, credential)) = ok_or_refused(req.auth.unwrap_or(AuthInput::None {}).split("auth")) else { return };
-    let Some(signing) = ok_or_refused(req.signing.map(|s| s.resolve("signing")).transpose()) else { return };
-    let Some(body_template) = ok_or_refused(template_text(req.body_template)) else { return };
-    let connector = Connector {
-        name: req.name,
-        description: req.description,
-        base_url: req.base_url,
-        method: req.method,
-        path: req.path,
-        auth,
-        headers: req.headers,
-        signing: signing.as_ref().map(|s| s.scheme),
-        signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
-        signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
-        trust_any_certificate: req.trust_any_certificate,
-        event_types: req.event_types,
-        filters: req.filters,
-        body_template,
-        batch_max_events: req.batch.map(|b| b.max_events),
-        timeout_ms: req.timeout_ms.unwrap_or(10_000),
-        retry: req.retry.unwrap_or_default(),
-        enabled: req.enabled.unwrap_or(true),
-        ..base_connector()
-    };
-    if ok_or_refused(validate_connector(&connector)).is_none() {
-        return;
-    }
+    // The handler's own construction and checks (no I/O), then what the store keeps.
+    let Some((connector, secrets)) = ok_or_refused(req.build(at())) else { return };
     stored_connector(&connector);
-    let signing_secret = signing.map(|s| s.secret);
-    let secrets = ConnectorSecrets { credential, signing_secret, ..ConnectorSecrets::default() };
     let back = ConnectorSecrets::from_secret(&secrets.to_secret()).expect("the connector's secret reads back");
     assert_eq!(back.credential, secrets.credential);
     assert_eq!(back.signing_secret, secrets.signing_secret);

@@ -508,8 +508,8 @@ fuzz_target!(|data: &[u8]| {
                     && set(&mut headers, header, &format!("{prefix}{secret}"));
             }
             Scheme::Basic => {
-                expect_verified =
-                    !owned.is_empty() && set(&mut headers, "authorization", &format!("Basic {}", STANDARD.encode(&secret)));
+                expect_verified = !owned.is_empty()
+                    && set(&mut headers, "authorization", &format!("Basic {}", STANDARD.encode(&secret)));
             }
             Scheme::Jwt(j) => {
                 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -526,8 +526,8 @@ fuzz_target!(|data: &[u8]| {
                 let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
                 let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
                 let sig = URL_SAFE_NO_PAD.encode(hmac256(secret.as_bytes(), &[format!("{head}.{claims}").as_bytes()]));
-                expect_verified = !owned.is_empty()
-                    && set(&mut headers, j.header, &format!("{}{head}.{claims}.{sig}", j.prefix));
+                expect_verified =
+                    !owned.is_empty() && set(&mut headers, j.header, &format!("{}{head}.{claims}.{sig}", j.prefix));
             }
             Scheme::ClientState => {
                 body = serde_json::to_vec(

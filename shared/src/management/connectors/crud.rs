@@ -13,41 +13,7 @@ pub(super) async fn create(
     State(st): St,
     ApiJson(req): ApiJson<CreateConnector>,
 ) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
-    let now = st.backend.clock.now();
-    let (auth, credential) = req.auth.unwrap_or(AuthInput::None {}).split("auth")?;
-    let signing = req.signing.map(|s| s.resolve("signing")).transpose()?;
-    let tls = req.tls.map(TlsInput::resolve).transpose()?;
-    let (client_certificate, client_key) = tls.as_ref().and_then(|(_, i)| i.clone()).unzip();
-    let connector = Connector {
-        id: ConnectorId::generate(),
-        name: req.name,
-        description: req.description,
-        base_url: req.base_url,
-        method: req.method,
-        path: req.path,
-        auth,
-        headers: req.headers,
-        signing: signing.as_ref().map(|s| s.scheme),
-        signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
-        signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
-        trust_any_certificate: req.trust_any_certificate,
-        tls: tls.map(|(settings, _)| settings),
-        event_types: req.event_types,
-        filters: req.filters,
-        body_template: template_text(req.body_template)?,
-        batch_max_events: req.batch.map(|b| b.max_events),
-        timeout_ms: req.timeout_ms.unwrap_or(10_000),
-        retry: req.retry.unwrap_or_default(),
-        enabled: req.enabled.unwrap_or(true),
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    validate(&connector)?;
-    let signing_secret = signing.map(|s| s.secret);
-    let secrets =
-        ConnectorSecrets { credential, signing_secret, client_certificate, client_key, ..ConnectorSecrets::default() };
+    let (connector, secrets) = req.build(st.backend.clock.now())?;
     let name = connector_secret_name(&connector.id);
     st.backend.secrets.put_secret(&name, &secrets.to_secret()).await?;
     if let Err(e) = st.backend.connectors.create_connector(&connector).await {

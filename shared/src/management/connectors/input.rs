@@ -335,6 +335,53 @@ pub struct UpdateConnector {
     pub enabled: Option<bool>,
 }
 
+impl CreateConnector {
+    /// The new connector and its secrets, validated (no I/O): what the handler stores, and
+    /// what the fuzz target checks.
+    pub fn build(self, now: DateTime<Utc>) -> Result<(Connector, ConnectorSecrets), ApiError> {
+        let (auth, credential) = self.auth.unwrap_or(AuthInput::None {}).split("auth")?;
+        let signing = self.signing.map(|s| s.resolve("signing")).transpose()?;
+        let tls = self.tls.map(TlsInput::resolve).transpose()?;
+        let (client_certificate, client_key) = tls.as_ref().and_then(|(_, i)| i.clone()).unzip();
+        let connector = Connector {
+            id: ConnectorId::generate(),
+            name: self.name,
+            description: self.description,
+            base_url: self.base_url,
+            method: self.method,
+            path: self.path,
+            auth,
+            headers: self.headers,
+            signing: signing.as_ref().map(|s| s.scheme),
+            signing_algorithm: signing.as_ref().map(|s| s.algorithm).unwrap_or_default(),
+            signing_key_id: signing.as_ref().and_then(|s| s.key_id.clone()),
+            trust_any_certificate: self.trust_any_certificate,
+            tls: tls.map(|(settings, _)| settings),
+            event_types: self.event_types,
+            filters: self.filters,
+            body_template: template_text(self.body_template)?,
+            batch_max_events: self.batch.map(|b| b.max_events),
+            timeout_ms: self.timeout_ms.unwrap_or(10_000),
+            retry: self.retry.unwrap_or_default(),
+            enabled: self.enabled.unwrap_or(true),
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        validate(&connector)?;
+        let signing_secret = signing.map(|s| s.secret);
+        let secrets = ConnectorSecrets {
+            credential,
+            signing_secret,
+            client_certificate,
+            client_key,
+            ..ConnectorSecrets::default()
+        };
+        Ok((connector, secrets))
+    }
+}
+
 impl UpdateConnector {
     /// The change applied to a connector and its secrets, validated (no I/O): what the
     /// handler stores, and what the fuzz target checks. `Ok(true)` when the secrets changed.

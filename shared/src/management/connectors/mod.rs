@@ -7,7 +7,7 @@ mod deliveries;
 mod input;
 mod signing_secret;
 
-pub use input::{AuthInput, BatchInput, CreateConnector, SigningInput, TlsInput, UpdateConnector};
+pub use input::{AuthInput, BatchInput, CreateConnector, SigningInput, UpdateConnector};
 pub use signing_secret::RotateRequest;
 
 use std::collections::BTreeMap;
