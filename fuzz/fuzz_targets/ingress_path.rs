@@ -145,7 +145,8 @@ fn check_segments_once() {
     ONCE.call_once(|| {
         for p in Provider::all() {
             let seg = p.path_segment();
-            assert!(!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{seg:?}");
+            let url_safe = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+            assert!(!seg.is_empty() && seg.bytes().all(url_safe), "{seg:?}");
             assert_eq!(Provider::from_path_segment(&seg), Some(p));
             assert!(!p.name().is_empty());
         }
