@@ -109,7 +109,7 @@ impl Dispatcher {
             };
             let creds = match self.caches.roles.credentials(&cfg).await {
                 Ok(c) => c,
-                Err(e) => return Ok(no_answer(e, started)),
+                Err(e) => return Ok(OutboundResponse::failed(e, started.elapsed(), false)),
             };
             let mut req = make(None)?;
             super::sigv4::sign_request(&mut req, &creds, &cfg)?;
@@ -118,7 +118,8 @@ impl Dispatcher {
         if !matches!(connector.auth, ConnectorAuth::OAuth2ClientCredentials { .. }) {
             return Ok(self.client.send(make(secrets.credential.as_ref())?).await);
         }
-        let no_token = |error: String| no_answer(error, started);
+        // No token: a failed attempt, retried like a connection error.
+        let no_token = |error: String| OutboundResponse::failed(error, started.elapsed(), false);
         let tokens = &self.caches.tokens;
         let token = match tokens.token(&self.client, connector, secrets.credential.as_ref(), None).await {
             Ok(t) => t,
@@ -147,19 +148,6 @@ impl Dispatcher {
         record.next_attempt_at = None;
         record.updated_at = now;
         self.save_attempt(&record).await.map(|_| ())
-    }
-}
-
-/// An attempt that got no answer because its credentials could not be had (a token or an
-/// assumed role): a failed attempt, retried like a connection error.
-fn no_answer(error: String, started: std::time::Instant) -> OutboundResponse {
-    OutboundResponse {
-        status: None,
-        headers: Vec::new(),
-        body: String::new(),
-        latency: started.elapsed(),
-        error: Some(error),
-        blocked: false,
     }
 }
 

@@ -2,13 +2,13 @@
 //! bounded response reads. One client verifies certificates; a second, used only by
 //! connectors flagged `trustAnyCertificate`, does not.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, Url, redirect};
 
 use super::guard::{AllowList, GuardedResolver, check};
+use crate::cache::TtlCache;
 
 /// Response bodies are kept (and read) up to this size.
 pub const MAX_RESPONSE: usize = 4096;
@@ -20,7 +20,7 @@ pub struct OutboundClient {
     allow: Arc<AllowList>,
     /// Clients for connectors with their own TLS (a private CA, a client certificate), by
     /// connector and version.
-    custom: Arc<Mutex<HashMap<String, Client>>>,
+    custom: Arc<TtlCache<String, Client>>,
 }
 
 /// A connector's own TLS: a private CA to trust besides the public roots, and a client
@@ -97,6 +97,13 @@ pub struct OutboundResponse {
     pub blocked: bool,
 }
 
+impl OutboundResponse {
+    /// No answer: why, after how long, and whether the guard refused the target.
+    pub fn failed(error: String, latency: Duration, blocked: bool) -> Self {
+        Self { status: None, headers: Vec::new(), body: String::new(), latency, error: Some(error), blocked }
+    }
+}
+
 impl OutboundClient {
     /// The builder every client starts from: the SSRF guard in the resolver, no redirects,
     /// no proxies, bounded connects.
@@ -117,15 +124,15 @@ impl OutboundClient {
             verified: Self::builder(&allow, false).build()?,
             insecure: Self::builder(&allow, true).build()?,
             allow,
-            custom: Arc::default(),
+            custom: Arc::new(TtlCache::new(Duration::from_secs(3600), 1000)),
         })
     }
 
     /// A connector's own client (built once per connector version).
     fn client_for(&self, tls: &ClientTls, insecure: bool) -> Result<Client, String> {
         let key = format!("{}/{insecure}", tls.key);
-        if let Some(c) = self.custom.lock().expect("clients lock").get(&key) {
-            return Ok(c.clone());
+        if let Some(c) = self.custom.get(&key) {
+            return Ok(c);
         }
         let mut b = Self::builder(&self.allow, insecure);
         if let Some(ca) = &tls.ca_certificate {
@@ -141,12 +148,7 @@ impl OutboundClient {
             );
         }
         let client = b.build().map_err(|e| format!("tls: {e}"))?;
-        let mut custom = self.custom.lock().expect("clients lock");
-        // Old versions' clients go when the cache grows: a connector's change makes a new one.
-        if custom.len() > 1000 {
-            custom.clear();
-        }
-        custom.insert(key, client.clone());
+        self.custom.insert(key, client.clone());
         Ok(client)
     }
 
@@ -174,14 +176,7 @@ impl OutboundClient {
 
     pub async fn send(&self, req: OutboundRequest) -> OutboundResponse {
         let started = Instant::now();
-        let fail = |error: String, blocked: bool| OutboundResponse {
-            status: None,
-            headers: Vec::new(),
-            body: String::new(),
-            latency: started.elapsed(),
-            error: Some(error),
-            blocked,
-        };
+        let fail = |error: String, blocked: bool| OutboundResponse::failed(error, started.elapsed(), blocked);
         // Literal addresses never reach the resolver: check them here.
         if let Some(host) = req.url.host_str() {
             let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok();

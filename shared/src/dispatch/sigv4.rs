@@ -4,8 +4,6 @@
 //! shortly before the credentials expire). The body's SHA-256 is signed
 //! (`x-amz-content-sha256`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -13,6 +11,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, 
 use aws_sigv4::sign::v4;
 
 use super::client::OutboundRequest;
+use crate::cache::TtlCache;
 
 /// What an AWS_SIGV4 connector signs as.
 pub(super) struct Sigv4<'a> {
@@ -22,10 +21,16 @@ pub(super) struct Sigv4<'a> {
     pub external_id: Option<&'a str>,
 }
 
-/// Credentials of assumed roles, by role and external id.
-#[derive(Default)]
+/// Credentials of assumed roles, by role and external id, each until five minutes before
+/// it expires (STS gives an hour by default).
 pub(super) struct AssumedRoles {
-    cached: Mutex<HashMap<String, (Credentials, SystemTime)>>,
+    cached: TtlCache<String, (Credentials, SystemTime)>,
+}
+
+impl Default for AssumedRoles {
+    fn default() -> Self {
+        Self { cached: TtlCache::new(Duration::from_secs(3600), 1000) }
+    }
 }
 
 /// The function's own credentials, as Lambda (and the AWS CLI) put them in the environment.
@@ -44,14 +49,12 @@ impl AssumedRoles {
         let own = own_credentials()?;
         let Some(role) = cfg.role_arn else { return Ok(own) };
         let key = format!("{role}|{}", cfg.external_id.unwrap_or_default());
-        if let Some((c, until)) = self.cached.lock().expect("roles lock").get(&key)
-            && *until > SystemTime::now()
-        {
-            return Ok(c.clone());
+        if let Some((c, _)) = self.cached.get_if(&key, |(_, until)| *until > SystemTime::now()) {
+            return Ok(c);
         }
         let (creds, expires) = assume_role(&own, cfg.region, role, cfg.external_id).await?;
         let until = expires.checked_sub(Duration::from_secs(300)).unwrap_or(expires);
-        self.cached.lock().expect("roles lock").insert(key, (creds.clone(), until));
+        self.cached.insert(key, (creds.clone(), until));
         Ok(creds)
     }
 }

@@ -149,11 +149,6 @@ pub fn describe(p: Provider) -> ProviderInfo {
         ],
         shape => vec![SecretField { name: "providerSecret", shape: key_text(shape) }],
     };
-    let url_bound = match spec.scheme {
-        Scheme::Twilio => true,
-        Scheme::Mac(m) => m.signed.iter().any(|x| matches!(x, Part::Url)),
-        _ => false,
-    };
     let delivery_id = match spec.delivery_id {
         DeliveryIdRule::IdempotencyKey => "Idempotency-Key header, when sent".to_owned(),
         DeliveryIdRule::Header(h) | DeliveryIdRule::HeaderOrSigned(h) => format!("header {}", h.join(" / ")),
@@ -167,7 +162,7 @@ pub fn describe(p: Provider) -> ProviderInfo {
         secret_fields,
         secret_optional: matches!(spec.secret, SecretShape::None | SecretShape::Captured),
         handshake: handshake_text(spec.handshake),
-        url_bound,
+        url_bound: super::signs_url(p),
         delivery_id,
         docs: spec.docs,
     }
