@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt console-screenshots readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,7 @@ run: ## start every function in one process on the embedded store (127.0.0.1:300
 test: $(VENV)/.testtools ## every test, the AWS backend against a local moto server
 	./infra/with-moto.sh $(MAKE) --no-print-directory test-rust
 	./infra/schemathesis.sh   # API conformance of the served OpenAPI document (docs/api-conformance.md)
+	./infra/console-test.sh   # the console in headless Chromium (tests/console)
 
 test-rust:
 	cargo build --quiet -p hookbridge-local   # the crash test runs it as its own process
@@ -56,6 +57,10 @@ soak: ## sustained load: SOAK_SECS (60) at the runner's maximum rate, RSS sample
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench soak
 
+console-screenshots: $(VENV)/.testtools ## rerun the console's browser tests, keeping a screenshot of each page in docs/console
+	cargo build --quiet -p hookbridge-local
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console ./infra/console-test.sh
+
 readme-providers: ## Rewrite README's provider table from the catalog
 	UPDATE_README=1 cargo nextest run -p hookbridge-tests -E 'test(the_readme_lists_the_catalog)'
 
@@ -85,9 +90,11 @@ $(VENV)/bin/python:
 
 # moto serves the AWS APIs; openapi-spec-validator checks the generated OpenAPI document;
 # http-message-signatures (and cryptography, which moto brings) verify outbound signatures;
-# schemathesis tests the served API against it.
+# schemathesis tests the served API against it; playwright and pytest drive the console in
+# Debian's Chromium (infra/console-test.sh installs that).
 $(VENV)/.testtools: $(VENV)/bin/python Makefile
-	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8' 'schemathesis>=4.32,<5' 'http-message-signatures>=0.5,<4'
+	$(PIP) install --quiet 'moto[server]>=5,<6' 'openapi-spec-validator>=0.7,<0.8' 'schemathesis>=4.32,<5' 'http-message-signatures>=0.5,<4' \
+		'playwright>=1.45,<2' 'pytest>=8,<9'
 	@touch $@
 
 $(VENV)/.lint: $(VENV)/bin/python

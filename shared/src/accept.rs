@@ -8,7 +8,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, correlation_text};
+use crate::domain::{
+    BindingId, BindingKind, EventEnvelope, FailedTrigger, FailureSource, TriggerFailure, correlation_text,
+};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::messages::{EventMessage, EventMessageType, ResumeTarget, event_blob_key};
 use crate::ports::{Backend, OutgoingMessage, QueueRefs};
@@ -17,26 +19,55 @@ use crate::registration::Registration;
 /// SQS's message limit: a larger event travels by claim check.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
+/// A resume binding an event was refused for, with what the event held at its key.
+#[derive(Debug, Clone)]
+pub struct RefusedBinding {
+    pub binding_id: BindingId,
+    pub catch_event_id: String,
+    pub correlation_key: String,
+    /// The value read at the key (absent when it did not resolve).
+    pub value: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
     #[error("the correlation key does not resolve in the payload")]
-    Unresolved,
+    Unresolved(RefusedBinding),
     #[error("no instance is waiting for this correlation value")]
-    NoWaiter,
+    NoWaiter(RefusedBinding),
     #[error("the event could not be queued: {0}")]
     Store(#[from] StoreError),
 }
 
+/// Longest correlation value a failed trigger repeats (the payload holds it whole).
+const SHOWN_VALUE_CHARS: usize = 200;
+
 impl AcceptError {
-    /// What a failed trigger says of the cause: stable text an operator may see (a backend's
-    /// own error, with account ids and role names, is logged instead).
-    pub fn public_cause(&self) -> String {
-        match self {
+    /// What a failed trigger says of the cause: a stable code and text an operator may see
+    /// (a backend's own error, with account ids and role names, is logged instead).
+    pub fn failure(&self) -> TriggerFailure {
+        let (code, message, binding) = match self {
             AcceptError::Store(e) => {
                 tracing::warn!(error = %e, "an accepted event could not be queued");
-                "the event could not be queued: a backing service was unavailable".into()
+                ("QUEUE_UNAVAILABLE", "the event could not be queued: a backing service was unavailable".into(), None)
             }
-            other => other.to_string(),
+            AcceptError::Unresolved(b) => (ErrorCode::CORRELATION_KEY_UNRESOLVED.as_str(), self.to_string(), Some(b)),
+            AcceptError::NoWaiter(b) => (ErrorCode::NO_WAITING_INSTANCE.as_str(), self.to_string(), Some(b)),
+        };
+        let mut details = std::collections::BTreeMap::new();
+        if let Some(b) = binding {
+            details.insert("webhookCorrelationKey".to_owned(), b.correlation_key.clone());
+            if let Some(v) = &b.value {
+                details.insert("correlationValue".to_owned(), v.chars().take(SHOWN_VALUE_CHARS).collect());
+            }
+        }
+        TriggerFailure {
+            code,
+            message,
+            source: FailureSource::Ingress,
+            binding_id: binding.map(|b| b.binding_id),
+            process_definition_id: binding.map(|b| b.catch_event_id.clone()),
+            details,
         }
     }
 }
@@ -44,11 +75,11 @@ impl AcceptError {
 impl From<AcceptError> for ApiError {
     fn from(e: AcceptError) -> Self {
         match e {
-            AcceptError::Unresolved => ApiError::new(
+            AcceptError::Unresolved(_) => ApiError::new(
                 ErrorCode::CORRELATION_KEY_UNRESOLVED,
                 "the webhook's correlation key does not resolve to a value in this payload",
             ),
-            AcceptError::NoWaiter => ApiError::new(
+            AcceptError::NoWaiter(_) => ApiError::new(
                 ErrorCode::NO_WAITING_INSTANCE,
                 "no process instance is waiting for this correlation value",
             ),
@@ -69,20 +100,28 @@ pub async fn accept(
         .bindings
         .iter()
         .filter_map(|b| match &b.kind {
-            BindingKind::ResumeProcess { webhook_correlation_key, .. } => Some((b.id, webhook_correlation_key)),
+            BindingKind::ResumeProcess { webhook_correlation_key, catch_event_id, .. } => {
+                Some((b.id, webhook_correlation_key, catch_event_id))
+            }
             BindingKind::StartProcess { .. } => None,
         })
         .collect();
-    if resume_bindings.is_empty() {
+    let Some(&(first, first_key, first_catch)) = resume_bindings.first() else {
         return Ok(enqueue_event(backend, queues, max_message_bytes, envelope, Vec::new()).await?);
-    }
+    };
+    let refused = |value: Option<String>| RefusedBinding {
+        binding_id: first,
+        catch_event_id: first_catch.as_str().to_owned(),
+        correlation_key: first_key.to_string(),
+        value,
+    };
     let payload: Value = serde_json::from_str(envelope.webhook_message.payload.get()).unwrap_or(Value::Null);
     let resolved: Vec<_> = resume_bindings
         .iter()
-        .filter_map(|(id, path)| path.resolve(&payload).and_then(correlation_text).map(|v| (*id, v)))
+        .filter_map(|(id, path, _)| path.resolve(&payload).and_then(correlation_text).map(|v| (*id, v)))
         .collect();
     if resolved.is_empty() {
-        return Err(AcceptError::Unresolved);
+        return Err(AcceptError::Unresolved(refused(None)));
     }
     let mut taken = Vec::new();
     // No instance can wait for a value longer than a waiter may hold: nothing to take.
@@ -98,7 +137,13 @@ pub async fn accept(
         }
     }
     if taken.is_empty() {
-        return Err(AcceptError::NoWaiter);
+        let (binding, value) = &resolved[0];
+        let mut b = refused(Some(value.clone()));
+        if let Some((_, key, catch)) = resume_bindings.iter().find(|(id, _, _)| id == binding) {
+            (b.binding_id, b.correlation_key, b.catch_event_id) =
+                (*binding, key.to_string(), catch.as_str().to_owned());
+        }
+        return Err(AcceptError::NoWaiter(b));
     }
     let targets = taken
         .iter()
@@ -182,31 +227,24 @@ const KEEP_FAILED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Keeps a refused event as a failed trigger before the answer goes out (nothing may run
 /// after a Lambda's response); bounded, so an outage that also stops this cannot hold the
 /// provider past its own timeout.
-pub async fn keep_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
-    if tokio::time::timeout(KEEP_FAILED_TIMEOUT, record_failed(backend, envelope, cause)).await.is_err() {
+pub async fn keep_failed(backend: &Backend, envelope: &EventEnvelope, failure: TriggerFailure) {
+    if tokio::time::timeout(KEEP_FAILED_TIMEOUT, record_failed(backend, envelope, failure)).await.is_err() {
         tracing::error!(event_id = %envelope.event_id, "keeping a failed event timed out");
     }
 }
 
-async fn record_failed(backend: &Backend, envelope: &EventEnvelope, cause: String) {
+/// Keeps the event's envelope (for a replay) and records the failed trigger.
+pub async fn record_failed(backend: &Backend, envelope: &EventEnvelope, failure: TriggerFailure) {
     let key = event_blob_key(&envelope.event_id);
     let stored = match serde_json::to_vec(envelope) {
         Ok(bytes) => backend.blobs.put_blob(&key, bytes.into()).await,
         Err(e) => Err(StoreError::backend(e)),
     };
-    let trigger = FailedTrigger {
-        id: FailedTriggerId::generate(),
-        webhook_id: envelope.webhook_id,
-        event_id: envelope.event_id,
-        cause: format!("ingress: {cause}"),
-        failed_at: backend.clock.now(),
-        event_ref: key,
-        replayed_at: None,
-    };
     if let Err(e) = stored {
         tracing::error!(event_id = %envelope.event_id, error = %e, "could not keep a failed event");
         return;
     }
+    let trigger = FailedTrigger::new(envelope.webhook_id, envelope.event_id, key, backend.clock.now(), failure);
     if let Err(e) = backend.registry.put_failed_trigger(&trigger).await {
         tracing::error!(event_id = %envelope.event_id, error = %e, "could not record a failed trigger");
     }

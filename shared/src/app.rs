@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::config::{ConfigError, Settings};
+use crate::console::{Console, SignIn};
 use crate::dispatch::{DispatchConfig, Dispatcher, OutboundClient};
 use crate::domain::QueueRef;
 use crate::fanout::{Fanout, FanoutConfig};
@@ -71,7 +72,21 @@ impl App {
         events: QueueRef,
         admin_token: Option<SecretString>,
     ) -> Router {
-        management::router(self.management_state(dispatcher, events, admin_token)).merge(crate::openapi::route())
+        let console = self.console(admin_token.is_some());
+        management::router(self.management_state(dispatcher, events, admin_token))
+            .merge(crate::openapi::route())
+            .merge(console)
+    }
+
+    /// The console: signing in with OpenID Connect when an issuer is configured, else with
+    /// the admin token when there is one, else not at all (IAM).
+    pub fn console(&self, admin_token: bool) -> Router {
+        let sign_in = match (&self.settings.oidc, admin_token) {
+            (Some(oidc), _) => SignIn::Oidc(oidc.clone()),
+            (None, true) => SignIn::AdminToken,
+            (None, false) => SignIn::Iam,
+        };
+        crate::console::router(Arc::new(Console::new(sign_in)))
     }
 
     pub fn fanout(&self) -> Fanout {

@@ -78,6 +78,36 @@ pub struct Settings {
     /// while its version is unchanged. Lambda: yes, each function has its own cache, and a
     /// revocation must apply at once. Local: no, management invalidates the shared cache.
     pub revalidate_registrations: bool,
+    /// The console's OpenID Connect sign-in (`HOOKBRIDGE_OIDC_*`); on AWS the HTTP API's JWT
+    /// authorizer checks the tokens, locally the runner does.
+    pub oidc: Option<OidcSettings>,
+}
+
+/// An OpenID Connect issuer the console signs in with (authorization code + PKCE, a public
+/// client: no client secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// `HOOKBRIDGE_OIDC_ISSUER`: its discovery document is `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// `HOOKBRIDGE_OIDC_CLIENT_ID`.
+    pub client_id: String,
+    /// `HOOKBRIDGE_OIDC_AUDIENCE`: the `aud` API tokens carry (default: the client id).
+    pub audience: String,
+    /// `HOOKBRIDGE_OIDC_SCOPES` (default `openid`).
+    pub scopes: String,
+}
+
+impl OidcSettings {
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some(issuer) = optional("HOOKBRIDGE_OIDC_ISSUER") else { return Ok(None) };
+        let client_id = required("HOOKBRIDGE_OIDC_CLIENT_ID")?;
+        Ok(Some(Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            audience: optional("HOOKBRIDGE_OIDC_AUDIENCE").unwrap_or_else(|| client_id.clone()),
+            client_id,
+            scopes: optional("HOOKBRIDGE_OIDC_SCOPES").unwrap_or_else(|| "openid".into()),
+        }))
+    }
 }
 
 impl Default for Settings {
@@ -96,6 +126,7 @@ impl Default for Settings {
             helper_timeout: crate::management::HELPER_TIMEOUT,
             idempotency_pending: crate::management::IDEMPOTENCY_PENDING_TTL,
             revalidate_registrations: true,
+            oidc: None,
         }
     }
 }
@@ -139,6 +170,7 @@ impl Settings {
             helper_timeout: seconds("HOOKBRIDGE_REGISTRATION_TIMEOUT_SECS", d.helper_timeout)?,
             idempotency_pending: d.idempotency_pending,
             revalidate_registrations: d.revalidate_registrations,
+            oidc: OidcSettings::from_env()?.or(d.oidc),
         })
     }
 }

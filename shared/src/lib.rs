@@ -11,6 +11,7 @@ pub mod app;
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod public_url;
 pub mod registration;
 pub mod runtime;
 pub mod secret;
+pub mod stats;
 
 pub use error::{ApiError, StoreError};
 pub use ports::Backend;

@@ -139,15 +139,21 @@ pub async fn failed_triggers_newest_first(b: &Backend) {
     let w = WebhookId::generate();
     let mut made = Vec::new();
     for i in 0..3 {
-        let t = FailedTrigger {
-            id: FailedTriggerId::generate(),
-            webhook_id: w,
-            event_id: EventId::generate(),
-            cause: format!("cause {i}"),
-            failed_at: Utc::now(),
-            event_ref: format!("events/{i}"),
-            replayed_at: None,
-        };
+        // Every field survives the store: the code, the binding, the details.
+        let t = FailedTrigger::new(
+            w,
+            EventId::generate(),
+            format!("events/{i}"),
+            Utc::now(),
+            TriggerFailure {
+                code: "NO_WAITING_INSTANCE",
+                message: format!("cause {i}"),
+                source: if i == 1 { FailureSource::Fanout } else { FailureSource::Ingress },
+                binding_id: Some(BindingId::generate()),
+                process_definition_id: Some("catch-1".into()),
+                details: [("correlationValue".to_owned(), format!("v{i}"))].into(),
+            },
+        );
         b.registry.put_failed_trigger(&t).await.unwrap();
         made.push(t);
     }
@@ -502,6 +508,27 @@ pub async fn secrets_compare_and_swap(b: &Backend) {
     ));
 }
 
+/// Counters add up per bucket and name, and a read returns the buckets from its start on.
+pub async fn stats_add_up(b: &Backend) {
+    use hookbridge::stats::bucket_of;
+    let r = b.stats.with_interval(Duration::ZERO);
+    let now = Utc::now();
+    let earlier = now - chrono::Duration::hours(3);
+    r.add("events.accepted", 2, now);
+    r.add("events.refused.SIGNATURE_INVALID", 1, now);
+    r.add("events.accepted", 5, earlier);
+    r.flush().await;
+    assert!(r.pending().is_empty());
+    r.add("events.accepted", 3, now);
+    r.flush_if_due().await;
+    let all = r.read(bucket_of(earlier)).await.unwrap();
+    assert_eq!(all[&bucket_of(now)]["events.accepted"], 5);
+    assert_eq!(all[&bucket_of(now)]["events.refused.SIGNATURE_INVALID"], 1);
+    assert_eq!(all[&bucket_of(earlier)]["events.accepted"], 5);
+    let recent = r.read(bucket_of(now)).await.unwrap();
+    assert_eq!(recent.keys().copied().collect::<Vec<_>>(), vec![bucket_of(now)]);
+}
+
 /// Runs every contract test against one backend constructor.
 macro_rules! contract_suite {
     ($make:expr) => {
@@ -519,7 +546,8 @@ macro_rules! contract_suite {
             connectors_unique_names_and_versions,
             deliveries_log_and_filters,
             waiters_are_taken_once,
-            secrets_compare_and_swap
+            secrets_compare_and_swap,
+            stats_add_up
         );
     };
     (@tests $make:expr; $($name:ident),*) => {

@@ -410,7 +410,11 @@ async fn a_queue_outage_answers_503_and_the_retry_is_accepted() {
         page["items"].as_array().and_then(|i| i.first().cloned())
     })
     .await;
-    assert!(failed["cause"].as_str().unwrap().contains("ingress"), "{failed}");
+    assert_eq!(
+        (failed["source"].as_str(), failed["code"].as_str()),
+        (Some("INGRESS"), Some("QUEUE_UNAVAILABLE")),
+        "{failed}"
+    );
 
     down.store(false, std::sync::atomic::Ordering::SeqCst);
     let r = send().await.unwrap();

@@ -267,7 +267,11 @@ async fn failed_entries_are_retried_alone_and_reported_when_they_keep_failing(ba
     let items = page.unwrap().items;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].event_id, env.event_id);
-    assert!(items[0].cause.contains(&s.q("flaky-a")), "{}", items[0].cause);
+    assert_eq!(items[0].code, "PROCESS_QUEUE_SEND_FAILED");
+    assert_eq!(items[0].source, hookbridge::domain::FailureSource::Fanout);
+    assert!(items[0].details["queue"].contains(&s.q("flaky-a")), "{:?}", items[0].details);
+    // The binding that sends there, and its process.
+    assert!(items[0].binding_id.is_some() && items[0].process_definition_id.is_some(), "{:?}", items[0]);
     let stored = s.backend.blobs.get_blob(&items[0].event_ref).await.unwrap().unwrap();
     let back: EventEnvelope = serde_json::from_slice(&stored).unwrap();
     assert_eq!(back.raw_body, env.raw_body);

@@ -42,6 +42,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/deliveries/{id}"),
     ("post", "/v1/deliveries/{id}/redeliver"),
     ("get", "/v1/providers"),
+    ("get", "/v1/stats"),
     ("get", "/v1/events/{event_id}/deliveries"),
     ("get", "/v1/openapi.json"),
     ("post", "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}"),

@@ -146,11 +146,19 @@ async fn resume_bindings_resume_exactly_the_waiting_instance(app: TestApp) {
     })
     .await;
     assert_eq!(triggers.len(), 5);
-    assert!(triggers.iter().any(|t| t["cause"].as_str().unwrap().contains("no instance is waiting")));
-    assert!(triggers.iter().any(|t| t["cause"].as_str().unwrap().contains("does not resolve")));
+    assert!(triggers.iter().any(|t| t["message"].as_str().unwrap().contains("no instance is waiting")));
+    assert!(triggers.iter().any(|t| t["code"] == "CORRELATION_KEY_UNRESOLVED"));
+    // Each names its cause by code, the binding and its catch event, where it failed, and
+    // what the event held at the correlation key.
+    for t in &triggers {
+        assert_eq!(t["source"], "INGRESS", "{t}");
+        assert!(t["bindingId"].is_string() && t["processDefinitionId"].is_string(), "{t}");
+        assert!(t["details"]["webhookCorrelationKey"].is_string(), "{t}");
+    }
+    let no_waiter = triggers.iter().find(|t| t["code"] == "NO_WAITING_INSTANCE").unwrap();
+    assert!(no_waiter["details"]["correlationValue"].is_string(), "{no_waiter}");
 
     // Replay the NO_WAITING_INSTANCE one once an instance waits for CODE-1 again.
-    let no_waiter = triggers.iter().find(|t| t["cause"].as_str().unwrap().contains("no instance is waiting")).unwrap();
     let replay = format!("/v1/failed-triggers/{}/replay", no_waiter["id"].as_str().unwrap());
     let (status, err) = app.call(Method::POST, &replay, None).await;
     assert_eq!((status, err["code"].as_str()), (422, Some("NO_WAITING_INSTANCE")));

@@ -104,6 +104,7 @@ impl Faults {
             blobs: Arc::new(FaultyBlobs { inner: b.blobs, faults: f() }),
             dedup: Arc::new(FaultyDedup { inner: b.dedup, faults: f() }),
             clock: Arc::new(SkewedClock { inner: b.clock, faults: f() }),
+            stats: b.stats,
         }
     }
 

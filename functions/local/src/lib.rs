@@ -4,6 +4,7 @@
 //! events queue with Lambda's `SqsEvent` batches.
 
 mod local_routes;
+mod oidc;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -203,9 +204,16 @@ pub async fn start_on_functions(config: LocalConfig, backends: FunctionBackends)
             .merge(app.with_backend(backends.ingress.clone()).ingress(events.clone()))
             .merge(management::router(management))
             .merge(hookbridge::openapi::route())
+            .merge(app.console(true))
+            .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/console") }))
             .merge(local_routes::router(local)),
     )
     .layer(middleware::from_fn(client_addr));
+    // Without API Gateway in front, the runner checks console JWTs itself.
+    let router = match app.settings.oidc.clone() {
+        Some(o) => router.layer(middleware::from_fn_with_state(Arc::new(oidc::JwtCheck::new(o)), oidc::authenticate)),
+        None => router,
+    };
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -10,7 +10,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "hookbridge is running on {url} (data in {})\n\
          outbound calls may reach: {} (HOOKBRIDGE_ALLOW_TARGETS; everything private is refused otherwise)\n\
-         admin token: {token}\n\n\
+         admin token: {token}\n\
+         console: {url}/console (sign in with the admin token)\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/webhooks\n\
          (the README walks through creating, binding and calling a webhook;\n\
           the whole API is described at {url}/v1/openapi.json)\n",

@@ -67,11 +67,9 @@ impl Dispatcher {
             .await
             .map_err(IntakeError::Invalid)?;
         record.attempts.push(attempt_of(&resp, now));
-        record.status = if resp.status.is_some_and(|s| (200..300).contains(&s)) {
-            DeliveryStatus::Succeeded
-        } else {
-            DeliveryStatus::Failed
-        };
+        let succeeded = resp.status.is_some_and(|s| (200..300).contains(&s));
+        record.status = if succeeded { DeliveryStatus::Succeeded } else { DeliveryStatus::Failed };
+        self.backend.stats.count_immediate(succeeded, now);
         // A new record, or (the same event invoked again) this call added to the existing one.
         match self.backend.deliveries.create_delivery(&record).await {
             Err(StoreError::Conflict(Conflict::AlreadyExists)) => {

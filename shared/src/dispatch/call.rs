@@ -132,6 +132,7 @@ impl Dispatcher {
             updated_at: now,
         };
         self.backend.deliveries.create_delivery(&record).await?;
+        self.backend.stats.count_immediate(succeeded, now);
         let is_json = resp.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("json"));
         let body = match serde_json::from_str::<serde_json::Value>(&resp.body) {
             Ok(v) if is_json || resp.body.trim_start().starts_with(['{', '[']) => v,

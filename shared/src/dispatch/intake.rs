@@ -72,6 +72,7 @@ impl Dispatcher {
                     return Err(e.into());
                 }
             }
+            self.backend.stats.add(crate::stats::DELIVERIES_CREATED, 1, now);
             ids.push(record.id);
             messages.push(message(record.id, None, Duration::ZERO));
         }

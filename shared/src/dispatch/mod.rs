@@ -136,6 +136,7 @@ impl Dispatcher {
                 response.batch_item_failures.push(f);
             }
         }
+        self.backend.stats.flush_if_due().await;
         response
     }
 }

@@ -3,6 +3,7 @@
 
 use super::intake::message;
 use super::*;
+use crate::stats;
 
 impl Dispatcher {
     /// Records an attempt's outcome and decides what follows: done, retry later, dead
@@ -35,7 +36,14 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let schedule = self.schedule(connector);
-        match decide(&resp, record.attempts.len(), &schedule) {
+        let decision = decide(&resp, record.attempts.len(), &schedule);
+        let counter = match decision {
+            Decision::Done => stats::DELIVERIES_SUCCEEDED,
+            Decision::RetryAfter(_) => stats::DELIVERIES_RETRIED,
+            Decision::Gone | Decision::Failed { .. } => stats::DELIVERIES_FAILED,
+        };
+        self.backend.stats.add(counter, 1, now);
+        match decision {
             Decision::Done => {
                 record.status = DeliveryStatus::Succeeded;
                 record.next_attempt_at = None;

@@ -79,6 +79,15 @@ impl BindingKind {
         }
     }
 
+    /// The process definition a start binding starts, or the catch event a resume binding
+    /// resumes.
+    pub fn process_definition(&self) -> &str {
+        match self {
+            BindingKind::StartProcess { process_definition_id, .. } => process_definition_id.as_str(),
+            BindingKind::ResumeProcess { catch_event_id, .. } => catch_event_id.as_str(),
+        }
+    }
+
     pub fn trigger_type(&self) -> TriggerType {
         match self {
             BindingKind::StartProcess { .. } => TriggerType::StartProcess,

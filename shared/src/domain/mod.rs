@@ -27,8 +27,8 @@ pub use provider::Provider;
 pub use provider_secret::{GenericHmac, HashAlgorithm, ProviderSecret, SignatureEncoding};
 pub use provider_spec::ProviderSpec;
 pub use webhook::{
-    ApiKey, FailedTrigger, HelperEndpoint, HelperFailure, Helpers, Location, Webhook, WebhookName, WebhookSecrets,
-    WebhookState,
+    ApiKey, FailedTrigger, FailureSource, HelperEndpoint, HelperFailure, Helpers, Location, TriggerFailure, Webhook,
+    WebhookName, WebhookSecrets, WebhookState,
 };
 
 /// A value that did not parse: which field, and why (safe to show to the caller).

@@ -286,6 +286,32 @@ impl WebhookSecrets {
     }
 }
 
+/// Where a trigger failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailureSource {
+    /// Refused at the door: the provider was answered with the error.
+    #[default]
+    Ingress,
+    /// Accepted, then fan-out could not hand it to a process queue.
+    Fanout,
+}
+
+fn unknown_code() -> String {
+    "UNKNOWN".into()
+}
+
+/// Why a trigger failed, as its record keeps it (everything but the ids and the time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerFailure {
+    pub code: &'static str,
+    pub message: String,
+    pub source: FailureSource,
+    pub binding_id: Option<super::BindingId>,
+    pub process_definition_id: Option<String>,
+    pub details: std::collections::BTreeMap<String, String>,
+}
+
 /// An event that passed authentication but could not start its processes: kept so an
 /// operator can see why and replay it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -294,13 +320,56 @@ pub struct FailedTrigger {
     pub id: FailedTriggerId,
     pub webhook_id: WebhookId,
     pub event_id: EventId,
-    pub cause: String,
+    /// A stable code for the cause (`NO_WAITING_INSTANCE`, `CORRELATION_KEY_UNRESOLVED`,
+    /// `PROCESS_QUEUE_SEND_FAILED`, ...), for filtering and alerting.
+    #[serde(default = "unknown_code")]
+    pub code: String,
+    /// The cause in words. (Records kept before the code existed called it `cause`.)
+    #[serde(alias = "cause")]
+    pub message: String,
+    /// Where it failed: at the door (ingress, the provider got the refusal) or in fan-out.
+    #[serde(default)]
+    pub source: FailureSource,
+    /// The binding the failure concerns, and its process definition (or catch event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_id: Option<super::BindingId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_definition_id: Option<String>,
+    /// What an operator needs to see why: the correlation key and the value it read, the
+    /// queue that refused, ...
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub details: std::collections::BTreeMap<String, String>,
     pub failed_at: DateTime<Utc>,
     /// Where the event can be read back for a replay (a blob key).
     pub event_ref: String,
     /// When an operator last replayed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_at: Option<DateTime<Utc>>,
+}
+
+impl FailedTrigger {
+    pub fn new(
+        webhook_id: WebhookId,
+        event_id: EventId,
+        event_ref: String,
+        failed_at: DateTime<Utc>,
+        f: TriggerFailure,
+    ) -> Self {
+        Self {
+            id: FailedTriggerId::generate(),
+            webhook_id,
+            event_id,
+            code: f.code.to_owned(),
+            message: f.message,
+            source: f.source,
+            binding_id: f.binding_id,
+            process_definition_id: f.process_definition_id,
+            details: f.details,
+            failed_at,
+            event_ref,
+            replayed_at: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 
-use crate::domain::{BindingKind, EventEnvelope, FailedTrigger, FailedTriggerId, QueueRef};
+use crate::domain::{BindingKind, EventEnvelope, FailureSource, QueueRef, TriggerFailure};
 use crate::error::StoreError;
-use crate::messages::{EventMessage, ProcessMessage, ResumeTarget, event_blob_key, process_blob_key};
+use crate::messages::{EventMessage, ProcessMessage, ResumeTarget, process_blob_key};
 use crate::ports::{Backend, MAX_BATCH, OutgoingMessage, send_with_retries};
 use crate::registration::RegistrationCache;
+use crate::stats;
 
 #[derive(Debug, Clone)]
 pub struct FanoutConfig {
@@ -46,8 +47,19 @@ enum RecordError {
     PayloadMissing,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("a process message could not be sent: {0}")]
-    Send(String),
+    #[error("a process message could not be sent: {1}")]
+    Send(QueueRef, String),
+}
+
+impl RecordError {
+    fn code(&self) -> &'static str {
+        match self {
+            RecordError::Malformed(_) => "MALFORMED_MESSAGE",
+            RecordError::PayloadMissing => "EVENT_EXPIRED",
+            RecordError::Store(_) => "STORE_UNAVAILABLE",
+            RecordError::Send(..) => "PROCESS_QUEUE_SEND_FAILED",
+        }
+    }
 }
 
 struct Pending {
@@ -87,7 +99,10 @@ impl Fanout {
             }
         }
 
-        for (record, cause) in self.send_all(pending).await {
+        let to_send = pending.len();
+        let unsent = self.send_all(pending).await;
+        self.backend.stats.add(stats::PROCESS_MESSAGES, (to_send - unsent.len()) as u64, self.backend.clock.now());
+        for (record, cause) in unsent {
             failed.entry(record).or_insert(cause);
         }
 
@@ -103,6 +118,7 @@ impl Fanout {
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
         }
+        self.backend.stats.flush_if_due().await;
         response
     }
 
@@ -187,7 +203,7 @@ impl Fanout {
                     send_with_retries(self.backend.queues.as_ref(), &queue, chunk, self.config.send_attempts)
                         .await
                         .into_iter()
-                        .map(|(record, cause)| (record, RecordError::Send(cause)))
+                        .map(|(record, cause)| (record, RecordError::Send(queue.clone(), cause)))
                         .collect::<Vec<_>>()
                 }
             })
@@ -200,27 +216,25 @@ impl Fanout {
             tracing::error!(message_id = ?r.message_id, error = %cause, "unreadable event goes to the dead-letter queue");
             return;
         };
-        let key = event_blob_key(&envelope.event_id);
-        let kept = match serde_json::to_vec(envelope) {
-            Ok(bytes) => self.backend.blobs.put_blob(&key, bytes.into()).await,
-            Err(e) => Err(StoreError::backend(e)),
+        let mut failure = TriggerFailure {
+            code: cause.code(),
+            message: cause.to_string(),
+            source: FailureSource::Fanout,
+            binding_id: None,
+            process_definition_id: None,
+            details: Default::default(),
         };
-        let trigger = FailedTrigger {
-            id: FailedTriggerId::generate(),
-            webhook_id: envelope.webhook_id,
-            event_id: envelope.event_id,
-            cause: cause.to_string(),
-            failed_at: self.backend.clock.now(),
-            event_ref: key,
-            replayed_at: None,
-        };
-        let recorded = match kept {
-            Ok(()) => self.backend.registry.put_failed_trigger(&trigger).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = recorded {
-            tracing::error!(event_id = %envelope.event_id, error = %e, "could not record a failed trigger");
+        if let RecordError::Send(queue, _) = cause {
+            failure.details.insert("queue".into(), queue.to_string());
+            // The binding that sends to that queue (cached: the batch just read it).
+            if let Ok(Some(reg)) = self.cache.get(&self.backend, &envelope.webhook_id).await
+                && let Some(b) = reg.bindings.iter().find(|b| b.kind.queue() == queue)
+            {
+                failure.binding_id = Some(b.id);
+                failure.process_definition_id = Some(b.kind.process_definition().to_owned());
+            }
         }
+        crate::accept::record_failed(&self.backend, envelope, failure).await;
     }
 }
 

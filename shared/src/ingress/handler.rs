@@ -20,6 +20,7 @@ use crate::metrics::AuthFailures;
 use crate::providers::handshake::{self, Answer, Outcome, Refused};
 use crate::providers::{self, ProviderSecret};
 use crate::registration::Registration;
+use crate::stats;
 
 #[derive(Debug, Clone)]
 pub struct IngressConfig {
@@ -105,6 +106,16 @@ pub(super) async fn receive(
     Path(p): Path<IngressPath>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let result = receive_event(&st, p, req).await;
+    if let Err(e) = &result {
+        st.backend.stats.add(&format!("{}{}", stats::EVENTS_REFUSED, e.code()), 1, st.backend.clock.now());
+    }
+    // Before answering: in Lambda nothing runs after the response.
+    st.backend.stats.flush_if_due().await;
+    result
+}
+
+async fn receive_event(st: &Arc<IngressState>, p: IngressPath, req: Request) -> Result<Response, ApiError> {
     let limit = st.config.max_body_bytes;
     // Refuse a declared oversize body before reading any of it.
     if let Some(len) = req.headers().get(http::header::CONTENT_LENGTH)
@@ -112,7 +123,7 @@ pub(super) async fn receive(
     {
         return Err(too_large(limit));
     }
-    let (provider, reg) = locate(&st, &p).await?;
+    let (provider, reg) = locate(st, &p).await?;
     let id = reg.webhook.id;
     check_api_key(&reg, req.uri())?;
 
@@ -126,7 +137,7 @@ pub(super) async fn receive(
     match handshake::before_verification(provider, query, &parts.headers, &body, has_secret) {
         Some(Outcome::Answer(answer)) => return Ok(respond(answer)),
         Some(Outcome::Capture { secret, answer }) => {
-            capture_secret(&st, &reg, secret).await?;
+            capture_secret(st, &reg, secret).await?;
             return Ok(respond(answer));
         }
         None => {}
@@ -163,7 +174,7 @@ pub(super) async fn receive(
     // starts nothing. The claim is two-phase (see `DeliveryClaim`): a crash or timeout
     // between claiming and queueing must not turn the provider's retry into a "duplicate".
     let claim = match providers::delivery_id(provider, &parts.headers, &body) {
-        Some(d) => match DeliveryClaim::take(&st, format!("delivery/{id}/{d}"), event_id).await? {
+        Some(d) => match DeliveryClaim::take(st, format!("delivery/{id}/{d}"), event_id).await? {
             Claimed::Ours(claim) => Some(claim),
             Claimed::Duplicate(original) => {
                 return Ok(Json(Accepted { event_id: original, duplicate: true }).into_response());
@@ -185,16 +196,17 @@ pub(super) async fn receive(
     if let Err(e) = crate::accept::accept(&st.backend, &st.queues, st.config.max_message_bytes, &reg, &envelope).await {
         // Not accepted: the provider's retry must be able to go through.
         if let Some(claim) = &claim {
-            claim.release(&st).await;
+            claim.release(st).await;
         }
         // Authenticated but not handed on: keep it for an operator to see and replay. Awaited
         // (bounded) before answering: in Lambda nothing runs after the response.
-        crate::accept::keep_failed(&st.backend, &envelope, e.public_cause()).await;
+        crate::accept::keep_failed(&st.backend, &envelope, e.failure()).await;
         return Err(e.into());
     }
     if let Some(claim) = &claim {
-        claim.confirm(&st).await;
+        claim.confirm(st).await;
     }
+    st.backend.stats.add(stats::EVENTS_ACCEPTED, 1, now);
     Ok(Json(Accepted { event_id, duplicate: false }).into_response())
 }
 

@@ -8,6 +8,7 @@ mod idempotency;
 pub(crate) mod params;
 mod providers;
 mod secrets;
+mod stats;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
         .merge(failed_triggers::routes())
         .merge(params::routes())
         .merge(providers::routes())
+        .merge(stats::routes())
 }
 
 /// The management routes' part of the OpenAPI document (assembled whole in
@@ -92,6 +94,11 @@ pub(crate) struct ListPage<T> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller(pub String);
 
+/// Set beside [`Caller`] by an edge that verified a credential standing in for the admin
+/// token (the local runner's OpenID Connect check of a console's JWT).
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeAuthenticated;
+
 /// Checks `Authorization: Bearer <admin token>` in constant time when a token is
 /// configured; without one, the request must carry the identity its authorizer
 /// established ([`Caller`]): a route exposed without the authorizer answers 401 rather
@@ -102,7 +109,8 @@ pub async fn require_admin(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = &st.config.admin_token {
+    let edge_authenticated = req.extensions().get::<EdgeAuthenticated>().is_some();
+    if let Some(token) = st.config.admin_token.as_ref().filter(|_| !edge_authenticated) {
         let presented = req
             .headers()
             .get(http::header::AUTHORIZATION)
@@ -122,6 +130,8 @@ pub async fn require_admin(
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let audited = method != http::Method::GET || path.ends_with("/url") || path.ends_with("/signing-secret");
     let resp = next.run(req).await;
+    // Counters this call added (an intake, a replay), before answering.
+    st.backend.stats.flush_if_due().await;
     if audited {
         tracing::info!(target: "audit", caller = %caller.0, %method, %path, status = resp.status().as_u16(), "management call");
     }

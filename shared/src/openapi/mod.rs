@@ -66,6 +66,7 @@ pub fn route() -> axum::Router {
         (name = "connectors", description = "Outbound endpoints and their deliveries"),
         (name = "config", description = "Config parameters referenced by secrets"),
         (name = "providers", description = "The provider catalog"),
+        (name = "stats", description = "Overview figures for the console"),
         (name = "ingress", description = "What providers call"),
         (name = "meta", description = "This document")
     )

@@ -330,6 +330,8 @@ pub struct Backend {
     pub blobs: Arc<dyn BlobStore>,
     pub dedup: Arc<dyn Dedup>,
     pub clock: Arc<dyn Clock>,
+    /// This function instance's counters for the overview (written at most once per interval).
+    pub stats: Arc<crate::stats::Recorder>,
 }
 
 /// Opaque page cursors: the last key of a page, base64url-encoded so callers do not build

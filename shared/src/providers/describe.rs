@@ -146,6 +146,12 @@ pub fn describe(p: Provider) -> ProviderInfo {
             SecretField { name: "secret", shape: "the HMAC key" },
             SecretField { name: "header", shape: "the signature header" },
             SecretField { name: "template", shape: "what is signed, with {body}, {timestamp}, {id}" },
+            SecretField { name: "algorithm", shape: "SHA256 (default) or SHA512" },
+            SecretField { name: "encoding", shape: "HEX (default) or BASE64" },
+            SecretField { name: "prefix", shape: "text before the signature in the header (sha256=)" },
+            SecretField { name: "timestampHeader", shape: "the header carrying the signed time, if any" },
+            SecretField { name: "idHeader", shape: "the header carrying the signed delivery id, if any" },
+            SecretField { name: "toleranceSeconds", shape: "how old a signed time may be, in seconds" },
         ],
         shape => vec![SecretField { name: "providerSecret", shape: key_text(shape) }],
     };

@@ -106,14 +106,19 @@ pub fn backend(clients: &Clients, config: &AwsConfig) -> Backend {
     Backend {
         registry: registry.clone(),
         connectors: registry.clone(),
-        deliveries: registry,
+        deliveries: registry.clone(),
         secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone(), config.secret_prefix.clone())),
         queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), config.bucket.clone())),
         dedup: Arc::new(DynamoDedup::new(clients.dynamodb.clone(), config.table.clone())),
         clock: Arc::new(SystemClock),
+        stats: Arc::new(crate::stats::Recorder::new(registry, STATS_INTERVAL)),
     }
 }
+
+/// How often a function instance writes its counters (one DynamoDB write per interval, not
+/// one per event).
+pub const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a function touches at start-up to open its connections: calls its own policy
 /// allows (no account-wide list call).

@@ -244,6 +244,12 @@ mod permission_tests {
 }
 
 const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS stats (
+    bucket INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (bucket, name)
+);
 CREATE TABLE IF NOT EXISTS webhooks (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL,

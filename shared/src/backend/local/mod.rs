@@ -18,6 +18,10 @@ use crate::ports::{Backend, SystemClock};
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "hookbridge.sqlite3";
 
+/// How often the counters are written: one process, so the management reads what is still
+/// pending too; this only bounds what a crash forgets.
+const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Opens (or creates) the store in `data_dir` and returns every port on it, plus the
 /// queues' concrete type (the local runner's workers need its wake-ups).
 pub fn open(data_dir: &Path) -> Result<(Backend, Arc<LocalQueues>), StoreError> {
@@ -27,12 +31,13 @@ pub fn open(data_dir: &Path) -> Result<(Backend, Arc<LocalQueues>), StoreError> 
     let backend = Backend {
         registry: registry.clone(),
         connectors: registry.clone(),
-        deliveries: registry,
+        deliveries: registry.clone(),
         secrets: Arc::new(stores::LocalSecrets::new(db.clone())),
         queues: queues.clone(),
         blobs: Arc::new(stores::LocalBlobs::new(db.clone())),
         dedup: Arc::new(stores::LocalDedup::new(db)),
         clock: Arc::new(SystemClock),
+        stats: Arc::new(crate::stats::Recorder::new(registry, STATS_INTERVAL)),
     };
     Ok((backend, queues))
 }

@@ -6,6 +6,7 @@ mod connectors;
 mod dedup;
 mod deliveries;
 mod registry;
+mod stats;
 
 pub use dedup::DynamoDedup;
 
@@ -176,6 +177,12 @@ impl DynamoRegistry {
 
     /// Every item of a partition whose sort key starts with `prefix` (all pages).
     async fn prefix_items(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_all(pk, "begins_with(sk, :sk)", prefix).await
+    }
+
+    /// Every item of a partition whose sort key meets `sk_condition` on `:sk` (all pages,
+    /// consistent reads).
+    async fn query_all(&self, pk: String, sk_condition: &str, sk: &str) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -183,9 +190,9 @@ impl DynamoRegistry {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression(format!("pk = :pk AND {sk_condition}"))
                 .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
+                .expression_attribute_values(":sk", s(sk))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()

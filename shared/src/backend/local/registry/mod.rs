@@ -3,6 +3,7 @@
 
 mod connectors;
 mod deliveries;
+mod stats;
 
 use std::sync::Arc;
 
