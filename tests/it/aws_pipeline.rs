@@ -13,13 +13,20 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const APIGW: &str = include_str!("../fixtures/apigw-v2-request.json");
+pub(crate) const APIGW: &str = include_str!("../fixtures/apigw-v2-request.json");
 const APIGW_IAM: &str = include_str!("../fixtures/apigw-v2-request-iam.json");
 const SQS: &str = include_str!("../fixtures/sqs-event-two-records.json");
 
 /// An API Gateway v2 event from a fixture, with this request's method, path, query,
 /// headers and body (base64 when binary).
-fn apigw_event(template: &str, method: &str, path: &str, query: &str, body: Option<&[u8]>, ct: &str) -> String {
+pub(crate) fn apigw_event(
+    template: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&[u8]>,
+    ct: &str,
+) -> String {
     let mut v: Value = serde_json::from_str(template).unwrap();
     v["rawPath"] = json!(path);
     v["rawQueryString"] = json!(query);
@@ -45,7 +52,7 @@ fn apigw_event(template: &str, method: &str, path: &str, query: &str, body: Opti
 }
 
 /// Sends an API Gateway event through a router exactly as `lambda_http::run` does.
-async fn invoke(router: &axum::Router, event: String) -> (u16, Value) {
+pub(crate) async fn invoke(router: &axum::Router, event: String) -> (u16, Value) {
     let req = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
     let resp = router.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
@@ -53,14 +60,14 @@ async fn invoke(router: &axum::Router, event: String) -> (u16, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-async fn admin(router: &axum::Router, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn admin(router: &axum::Router, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let bytes = body.map(|b| b.to_string().into_bytes());
     invoke(router, apigw_event(APIGW_IAM, method, path, "", bytes.as_deref(), "application/json")).await
 }
 
 /// The management Lambda's router on `app` (its function's credentials), as deployed:
 /// IAM in front (no admin token), the dispatcher on `deliveries`.
-fn management_of(
+pub(crate) fn management_of(
     app: &hookbridge::lambda::AwsApp,
     events: QueueRef,
     deliveries: QueueRef,
@@ -74,7 +81,7 @@ fn management_of(
 }
 
 /// An SQS event as Lambda would deliver these received messages (from the fixture).
-fn sqs_event(messages: &[ReceivedMessage]) -> aws_lambda_events::event::sqs::SqsEvent {
+pub(crate) fn sqs_event(messages: &[ReceivedMessage]) -> aws_lambda_events::event::sqs::SqsEvent {
     let v: Value = serde_json::from_str(SQS).unwrap();
     let template = v["Records"][0].clone();
     let records: Vec<Value> = messages
@@ -91,7 +98,7 @@ fn sqs_event(messages: &[ReceivedMessage]) -> aws_lambda_events::event::sqs::Sqs
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-async fn receive_n(app: &hookbridge::lambda::AwsApp, q: &QueueRef, n: usize) -> Vec<ReceivedMessage> {
+pub(crate) async fn receive_n(app: &hookbridge::lambda::AwsApp, q: &QueueRef, n: usize) -> Vec<ReceivedMessage> {
     let mut got = Vec::new();
     for _ in 0..20 {
         if got.len() >= n {

@@ -1,6 +1,7 @@
 //! One integration-test binary (faster to link than one per file).
 
 mod aws_pipeline;
+mod calls;
 mod console;
 mod contract;
 mod crash;

@@ -289,6 +289,26 @@ pub async fn function_app(admin: &hookbridge::lambda::AwsApp, function: &str) ->
     hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.app.settings.clone())
 }
 
+/// [`function_app`] with every AWS call counted by `counter` (the call-count tests).
+pub async fn function_app_counted(
+    admin: &hookbridge::lambda::AwsApp,
+    function: &str,
+    counter: &hookbridge::backend::aws::calls::CallCounter,
+) -> hookbridge::lambda::AwsApp {
+    let (key, secret) = match iam_credentials() {
+        Some(creds) => {
+            let c = &creds[function];
+            (
+                c["accessKeyId"].as_str().expect("a key").to_owned(),
+                c["secretAccessKey"].as_str().expect("a secret").to_owned(),
+            )
+        }
+        None => ("testing".to_owned(), "testing".to_owned()),
+    };
+    let clients = hookbridge::backend::aws::Clients::counted(Some(&aws_endpoint()), &key, &secret, counter).await;
+    hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.app.settings.clone())
+}
+
 /// Every port on a fresh AWS app (for the contract suite).
 pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
     let app = aws_app().await;

@@ -15,6 +15,7 @@
 //! `ttl` (epoch seconds) is the table's TTL attribute.
 
 mod blobs;
+pub mod calls;
 mod dynamo;
 pub mod provision;
 mod queues;
@@ -80,7 +81,26 @@ impl Clients {
         Self::load(endpoint_url, Some(creds)).await
     }
 
+    /// [`Clients::with_credentials`] with every call counted by `counter`.
+    pub async fn counted(
+        endpoint_url: Option<&str>,
+        access_key: &str,
+        secret_key: &str,
+        counter: &calls::CallCounter,
+    ) -> Self {
+        let creds = aws_sdk_dynamodb::config::Credentials::new(access_key, secret_key, None, None, "hookbridge-test");
+        Self::load_with(endpoint_url, Some(creds), Some(counter)).await
+    }
+
     async fn load(endpoint_url: Option<&str>, creds: Option<aws_sdk_dynamodb::config::Credentials>) -> Self {
+        Self::load_with(endpoint_url, creds, None).await
+    }
+
+    async fn load_with(
+        endpoint_url: Option<&str>,
+        creds: Option<aws_sdk_dynamodb::config::Credentials>,
+        counter: Option<&calls::CallCounter>,
+    ) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
@@ -90,12 +110,21 @@ impl Clients {
         }
         let shared = loader.load().await;
         // Emulators serve buckets by path, not by virtual host.
-        let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint_url.is_some()).build();
+        let mut s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(endpoint_url.is_some());
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&shared);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&shared);
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&shared);
+        if let Some(c) = counter {
+            s3.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(c.clone()));
+            dynamodb.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(c.clone()));
+            sqs.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(c.clone()));
+            secrets.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(c.clone()));
+        }
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-            sqs: aws_sdk_sqs::Client::new(&shared),
-            secrets: aws_sdk_secretsmanager::Client::new(&shared),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
         }
     }
 }
