@@ -208,14 +208,34 @@ pub fn log_filter(spec: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Logs as JSON in Lambda (CloudWatch), as text locally; level from `RUST_LOG`.
+/// Logs as JSON in Lambda (for CloudWatch Logs Insights), and locally with
+/// `HOOKBRIDGE_LOG_FORMAT=json`; as text otherwise. Level from `RUST_LOG`.
 pub fn init_tracing(json: bool) {
+    let json = json || optional("HOOKBRIDGE_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    if json {
-        let _ = builder.json().without_time().try_init();
-    } else {
-        let _ = builder.try_init();
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let _ = tracing::subscriber::set_global_default(subscriber(json, !in_lambda, filter, std::io::stdout));
+}
+
+/// The subscriber every binary logs through (and the secret-scan test, into a buffer).
+/// JSON lines carry the event's fields at the top level and the fields of the spans it is
+/// in (`requestId` from the Lambda runtime, `webhook_id`, `event_id`, `delivery_id`), so a
+/// Logs Insights query filters on them directly. Lambda stamps the time itself.
+pub fn subscriber<W>(
+    json: bool,
+    with_time: bool,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
+    match (json, with_time) {
+        (true, true) => Box::new(builder.json().flatten_event(true).with_span_list(true).finish()),
+        (true, false) => Box::new(builder.json().flatten_event(true).with_span_list(true).without_time().finish()),
+        (false, true) => Box::new(builder.finish()),
+        (false, false) => Box::new(builder.without_time().finish()),
     }
 }
 

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub(crate) const APIGW: &str = include_str!("../fixtures/apigw-v2-request.json");
+/// A Lambda function URL's event (auth NONE): the same payload version, `accountId`
+/// "anonymous", no stage in the path, the URL's own host.
+const FUNCTION_URL: &str = include_str!("../fixtures/function-url-request.json");
 const APIGW_IAM: &str = include_str!("../fixtures/apigw-v2-request-iam.json");
 const SQS: &str = include_str!("../fixtures/sqs-event-two-records.json");
 
@@ -213,11 +216,25 @@ async fn api_gateway_to_process_queue_on_aws_with_a_1_mib_payload() {
     assert_eq!(full["webhookMessage"]["payload"].as_str().unwrap().as_bytes(), &big[..]);
 }
 
-/// Without `HOOKBRIDGE_PUBLIC_URL` (the template's default) management hands out URLs on the
-/// API's own domain, and a URL-bound signature (Twilio) over the URL API Gateway was called
-/// at verifies in the Lambda ingress.
+/// With `IngressEndpoint=HTTP_API` and no `PublicUrl` (the template's defaults), management
+/// hands out URLs on the API's own domain, and a URL-bound signature (Twilio) over the URL
+/// API Gateway was called at verifies in the Lambda ingress.
 #[tokio::test]
 async fn urls_and_url_bound_signatures_behind_api_gateway() {
+    urls_and_url_bound_signatures(APIGW, None).await;
+}
+
+/// With `IngressEndpoint=FUNCTION_URL` the template gives management the function URL
+/// (with its trailing slash) as the public base: handed-out URLs are on it, and the ingress
+/// takes the function URL's events (the same Twilio signature check over its host).
+#[tokio::test]
+async fn urls_and_url_bound_signatures_through_a_function_url() {
+    let fixture: Value = serde_json::from_str(FUNCTION_URL).unwrap();
+    let base = format!("https://{}/", fixture["requestContext"]["domainName"].as_str().unwrap());
+    urls_and_url_bound_signatures(FUNCTION_URL, Some(base)).await;
+}
+
+async fn urls_and_url_bound_signatures(ingress_template: &str, public_base: Option<String>) {
     use hmac::Mac;
     let app = hookbridge_tests::aws_app().await;
     let mgmt = hookbridge_tests::function_app(&app, "ManagementFunction").await;
@@ -231,7 +248,7 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
     let ns = hookbridge_tests::unique("q");
     let events = app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = app.app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
-    let management = management_of(&mgmt, events.clone(), starts.clone(), None);
+    let management = management_of(&mgmt, events.clone(), starts.clone(), public_base.clone());
     let (status, created) = admin(
         &management,
         "POST",
@@ -247,12 +264,18 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
     assert_eq!(admin(&management, "POST", &format!("/v1/webhooks/{id}/activate"), None).await.0, 200);
     let (_, url) = admin(&management, "GET", &format!("/v1/webhooks/{id}/url"), None).await;
     let url = url["url"].as_str().unwrap().to_owned();
-    let fixture: Value = serde_json::from_str(APIGW_IAM).unwrap();
-    let domain = fixture["requestContext"]["domainName"].as_str().unwrap();
+    let ingress_fixture: Value = serde_json::from_str(ingress_template).unwrap();
+    let domain = match &public_base {
+        // Handed out on the function URL's domain (no double slash after its trailing one).
+        Some(base) => base.trim_start_matches("https://").trim_end_matches('/').to_owned(),
+        None => serde_json::from_str::<Value>(APIGW_IAM).unwrap()["requestContext"]["domainName"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
     assert!(url.starts_with(&format!("https://{domain}/webhooks/twilio/")), "{url}");
 
     // Twilio signs the URL it was given (on the ingress fixture's domain) and the form body.
-    let ingress_fixture: Value = serde_json::from_str(APIGW).unwrap();
     let host = ingress_fixture["headers"]["host"].as_str().unwrap();
     let path_and_query = &url[url.find("/webhooks/").unwrap()..];
     let (path, query) = path_and_query.split_once('?').unwrap();
@@ -263,7 +286,7 @@ async fn urls_and_url_bound_signatures_behind_api_gateway() {
     let sig = STANDARD.encode(mac.finalize().into_bytes());
     let event = |sig: &str| {
         let mut v: Value = serde_json::from_str(&apigw_event(
-            APIGW,
+            ingress_template,
             "POST",
             path,
             query,

@@ -11,6 +11,7 @@ mod e2e;
 mod fanout;
 mod fault_matrix;
 mod iam;
+mod logs;
 mod management;
 mod openapi;
 mod outbound;

@@ -9,6 +9,7 @@ use crate::secret::SecretString;
 impl Dispatcher {
     /// One attempt of a queued delivery. `Err` only when the outcome could not be recorded
     /// (the message is then retried by the queue).
+    #[tracing::instrument(name = "attempt", skip_all, fields(delivery_id = %m.delivery_id))]
     pub async fn attempt(&self, m: &DeliveryMessage) -> Result<(), StoreError> {
         let Some(record) = self.backend.deliveries.get_delivery(&m.delivery_id).await? else {
             tracing::warn!(delivery_id = %m.delivery_id, "message for an unknown delivery dropped");

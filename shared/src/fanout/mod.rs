@@ -134,6 +134,7 @@ impl Fanout {
         Ok((envelope, msg.resume))
     }
 
+    #[tracing::instrument(name = "fanout", skip_all, fields(webhook_id = %envelope.webhook_id, event_id = %envelope.event_id))]
     async fn messages_for(
         &self,
         record: usize,
@@ -185,6 +186,7 @@ impl Fanout {
                 out.push(Pending { record, queue: queue.clone(), message });
             }
         }
+        tracing::debug!(messages = out.len(), "process messages prepared");
         Ok(out)
     }
 

@@ -115,6 +115,8 @@ pub(super) async fn receive(
     result
 }
 
+// Every line logged for the request names the webhook (and, once it has one, the event).
+#[tracing::instrument(name = "ingress", skip_all, fields(webhook_id = %p.webhook_id, event_id = tracing::field::Empty))]
 async fn receive_event(st: &Arc<IngressState>, p: IngressPath, req: Request) -> Result<Response, ApiError> {
     let limit = st.config.max_body_bytes;
     // Refuse a declared oversize body before reading any of it.
@@ -170,6 +172,7 @@ async fn receive_event(st: &Arc<IngressState>, p: IngressPath, req: Request) -> 
         payload_from_body(content_type, &body).map_err(|e| ApiError::new(ErrorCode::INVALID_JSON, e.to_string()))?;
 
     let event_id = EventId::generate();
+    tracing::Span::current().record("event_id", tracing::field::display(event_id));
     // A provider's retry of a delivery we already accepted gets the original event id and
     // starts nothing. The claim is two-phase (see `DeliveryClaim`): a crash or timeout
     // between claiming and queueing must not turn the provider's retry into a "duplicate".
@@ -207,6 +210,7 @@ async fn receive_event(st: &Arc<IngressState>, p: IngressPath, req: Request) -> 
         claim.confirm(st).await;
     }
     st.backend.stats.add(stats::EVENTS_ACCEPTED, 1, now);
+    tracing::debug!(provider = %provider, bytes = envelope.raw_body.len(), "event queued");
     Ok(Json(Accepted { event_id, duplicate: false }).into_response())
 }
 
