@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt console-screenshots readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda clean
+.PHONY: help run test test-rust lint fmt console-screenshots readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda tools-sam clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,11 +32,10 @@ test-rust:
 		cargo test --workspace --no-fail-fast; \
 	fi
 
-lint: $(VENV)/.lint ## formatting, clippy, and cfn-lint on the SAM template
+lint: $(VENV)/.lint tools-sam ## formatting, clippy, and the template (cfn-lint with every parameter combination, sam validate when installed, policy rules)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
-	$(VENV)/bin/python infra/check_template.py template.yaml
+	./infra/lint-template.sh
 
 fmt: ## format the code
 	cargo fmt --all
@@ -81,8 +80,8 @@ package: tools-lambda ## arm64 Lambda zips of every function into dist/
 		$(foreach f,$(FUNCTIONS),--package hookbridge-$(f)) --lambda-dir $(DIST)
 	@ls -l $(DIST)/*/bootstrap.zip
 
-deploy: ## sam build && sam deploy --guided
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build && SAM_CLI_TELEMETRY=0 sam deploy --guided
+deploy: tools-lambda tools-sam ## sam build && sam deploy --guided
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build && SAM_CLI_TELEMETRY=0 sam deploy --guided
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,7 +103,11 @@ $(VENV)/.lint: $(VENV)/bin/python
 tools-lambda: $(VENV)/bin/python
 	@test -x $(VENV)/bin/cargo-lambda || $(PIP) install --quiet cargo-lambda ziglang
 
-tools: $(VENV)/.testtools $(VENV)/.lint tools-lambda ## install every helper tool into .venv
+# The SAM CLI pins its own versions of what moto and cfn-lint use: a venv of its own.
+tools-sam:
+	@test -x .venv-sam/bin/sam || ($(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
+
+tools: $(VENV)/.testtools $(VENV)/.lint tools-lambda tools-sam ## install every helper tool into .venv (and the SAM CLI into .venv-sam)
 
 clean:
 	cargo clean

@@ -7,7 +7,10 @@
   management API's (it owns every item);
 - the dispatch function outlives its slowest connector call (60 s) with margin, and its
   queue's visibility timeout is at least six times the function timeout (review M8);
-- the functions that run conditional transactions may (review H2, M5).
+- the functions that run conditional transactions may (review H2, M5);
+- the ingress may write sealed secrets of webhooks only (`SECRET#hookbridge/webhooks/*`);
+- the dashboard body is JSON, and every `hookbridge` metric the alarms and the dashboard
+  read is one `shared/src/metrics.rs` emits.
 
 Exits non-zero naming each broken rule.
 """
@@ -60,9 +63,57 @@ def main(path):
     visibility = res["DispatchQueue"]["Properties"]["VisibilityTimeout"]
     if visibility < 6 * timeout:
         errors.append(f"DispatchQueue: VisibilityTimeout {visibility} s is under six times the function's {timeout} s")
+    errors += metric_errors(t, res)
     for e in errors:
         print(f"template policy: {e}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def metric_errors(t, res):
+    import json
+    import os
+    import re
+
+    errors = []
+    source = open(os.path.join(os.path.dirname(__file__), "..", "shared", "src", "metrics.rs")).read()
+    emitted = set(re.findall(r'\("([A-Z][A-Za-z]+)", (?:None|Some)', source)) | {"DeliveryLatency"}
+    ingress = res["IngressFunction"]["Properties"]["Policies"]
+    for policy in ingress:
+        for st in policy["Statement"]:
+            keys = st.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys", [])
+            if any(k.startswith("SECRET#") and k != "SECRET#hookbridge/webhooks/*" for k in keys):
+                errors.append(f"IngressFunction: writes secrets beyond webhooks' ({keys})")
+    used = set()
+    for name, r in res.items():
+        props = r.get("Properties", {})
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            if props.get("Namespace") == "hookbridge":
+                used.add(props["MetricName"])
+            for m in props.get("Metrics", []):
+                metric = m.get("MetricStat", {}).get("Metric", {})
+                if metric.get("Namespace") == "hookbridge":
+                    used.add(metric["MetricName"])
+        if r["Type"] == "AWS::CloudWatch::Dashboard":
+            body = props["DashboardBody"]
+            text = body[0] if isinstance(body, list) else body.get("Fn::Sub", body)
+            text = text[0] if isinstance(text, list) else text
+            try:
+                doc = json.loads(re.sub(r"\$\{[^}]+\}", "x", text))
+            except ValueError as e:
+                errors.append(f"{name}: the dashboard body is not JSON: {e}")
+                continue
+            for w in doc["widgets"]:
+                for m in w["properties"].get("metrics", []):
+                    if m and m[0] == "hookbridge":
+                        used.add(m[1])
+                    for part in m:
+                        if isinstance(part, dict) and "expression" in part:
+                            used |= set(re.findall(r'MetricName=\\?"([A-Za-z]+)', part["expression"]))
+    for metric in sorted(used - emitted):
+        errors.append(f"metric hookbridge/{metric} is read by an alarm or the dashboard but never emitted")
+    if not used:
+        errors.append("no alarm or dashboard reads a hookbridge metric")
+    return errors
 
 
 if __name__ == "__main__":

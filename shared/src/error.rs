@@ -138,6 +138,9 @@ error_codes! {
     NO_BINDINGS = 409;
     /// An active webhook cannot be deleted; deactivate it first.
     WEBHOOK_ACTIVE = 409;
+    /// Secrets are not sealed under data keys here (`SecretStorage=PER_ITEM`, or the local
+    /// store): there is no data key to rotate.
+    KEY_ROTATION_UNSUPPORTED = 409;
     /// All bindings of a webhook start processes, or all resume them.
     TRIGGER_TYPE_MISMATCH = 409;
     /// Another instance already waits for this correlation value at this binding.

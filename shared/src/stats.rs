@@ -31,6 +31,9 @@ pub const DELIVERIES_CREATED: &str = "deliveries.created";
 pub const DELIVERIES_SUCCEEDED: &str = "deliveries.succeeded";
 pub const DELIVERIES_FAILED: &str = "deliveries.failed";
 pub const DELIVERIES_RETRIED: &str = "deliveries.retried";
+/// Followed by the provider: `signature.failed.GITHUB`.
+pub const SIGNATURE_FAILED: &str = "signature.failed.";
+pub const CONNECTORS_DISABLED: &str = "connectors.disabled";
 
 /// Counts per bucket start (Unix seconds, a multiple of [`BUCKET_SECS`]), then per name.
 pub type Buckets = BTreeMap<i64, BTreeMap<String, u64>>;
@@ -52,20 +55,38 @@ pub fn bucket_of(at: DateTime<Utc>) -> i64 {
 pub struct Recorder {
     store: Arc<dyn StatsStore>,
     interval: Duration,
+    /// Whether each flush also prints CloudWatch EMF records (in Lambda).
+    emf: bool,
     state: Mutex<Pending>,
 }
 
 struct Pending {
     last_flush: Instant,
     counts: Buckets,
+    /// Delivery latencies since the last flush, for the EMF `DeliveryLatency` metric (the
+    /// first [`MAX_LATENCIES`]: a sample, not every one).
+    latencies_ms: Vec<u64>,
 }
+
+const MAX_LATENCIES: usize = 1000;
 
 /// How long a flush may hold an answer: counts are not worth a provider's timeout.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Recorder {
     pub fn new(store: Arc<dyn StatsStore>, interval: Duration) -> Self {
-        Self { store, interval, state: Mutex::new(Pending { last_flush: Instant::now(), counts: BTreeMap::new() }) }
+        let emf = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let state =
+            Mutex::new(Pending { last_flush: Instant::now(), counts: BTreeMap::new(), latencies_ms: Vec::new() });
+        Self { store, interval, emf, state }
+    }
+
+    /// One delivery attempt's latency.
+    pub fn observe_latency(&self, ms: u64) {
+        let mut s = self.state.lock().expect("stats");
+        if s.latencies_ms.len() < MAX_LATENCIES {
+            s.latencies_ms.push(ms);
+        }
     }
 
     pub fn add(&self, name: &str, n: u64, at: DateTime<Utc>) {
@@ -96,15 +117,21 @@ impl Recorder {
     /// Writes every pending count (one write per bucket, normally one); what could not be
     /// written stays pending for the next flush.
     pub async fn flush(&self) {
-        let counts = {
+        let (counts, latencies) = {
             let mut s = self.state.lock().expect("stats");
             s.last_flush = Instant::now();
-            std::mem::take(&mut s.counts)
+            (std::mem::take(&mut s.counts), std::mem::take(&mut s.latencies_ms))
         };
         let mut failed = Buckets::new();
+        // What was written is reported to CloudWatch too (once: what failed stays pending).
+        let mut written = BTreeMap::<String, u64>::new();
         for (bucket, names) in counts {
             match tokio::time::timeout(FLUSH_TIMEOUT, self.store.add_stats(bucket, &names)).await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    for (name, n) in names {
+                        *written.entry(name).or_default() += n;
+                    }
+                }
                 outcome => {
                     let error = match outcome {
                         Ok(Err(e)) => e.to_string(),
@@ -113,6 +140,11 @@ impl Recorder {
                     tracing::warn!(%error, bucket, "could not write counters; kept for the next flush");
                     failed.insert(bucket, names);
                 }
+            }
+        }
+        if self.emf {
+            for line in crate::metrics::emf_lines(&written, &latencies, chrono::Utc::now().timestamp_millis()) {
+                println!("{line}");
             }
         }
         if !failed.is_empty() {
@@ -124,7 +156,7 @@ impl Recorder {
     /// A recorder over the same store that writes at another interval (zero: on every
     /// flush, as the tests do to read the figures at once).
     pub fn with_interval(&self, interval: Duration) -> Self {
-        Self::new(self.store.clone(), interval)
+        Self { emf: self.emf, ..Self::new(self.store.clone(), interval) }
     }
 
     pub fn interval(&self) -> Duration {

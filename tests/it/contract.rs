@@ -565,6 +565,12 @@ mod local {
     contract_suite!(async { hookbridge_tests::local_backend() });
 }
 
+/// `SecretStorage=ENVELOPE`, the template's default.
 mod aws {
     contract_suite!(hookbridge_tests::aws_backend());
+}
+
+/// `SecretStorage=PER_ITEM`.
+mod aws_per_item {
+    contract_suite!(hookbridge_tests::aws_backend_per_item());
 }

@@ -19,3 +19,4 @@ mod providers;
 mod reliability;
 mod resume;
 mod rules;
+mod secret_storage;

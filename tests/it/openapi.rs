@@ -43,6 +43,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/v1/deliveries/{id}/redeliver"),
     ("get", "/v1/providers"),
     ("get", "/v1/stats"),
+    ("post", "/v1/secrets/rotate-key"),
+    ("post", "/v1/secrets/migrate"),
     ("get", "/v1/events/{event_id}/deliveries"),
     ("get", "/v1/openapi.json"),
     ("post", "/webhooks/{provider}/{org_id}/{workspace_id}/{app_id}/{webhook_id}"),

@@ -245,8 +245,15 @@ pub fn aws_endpoint() -> String {
 }
 
 /// A fresh AWS app on the emulator: its own table, bucket and secret prefix, so tests run
-/// in parallel without seeing each other.
+/// in parallel without seeing each other. Secrets are stored as the template's default
+/// (`SecretStorage=ENVELOPE`); [`aws_app_with`] chooses.
 pub async fn aws_app() -> hookbridge::lambda::AwsApp {
+    aws_app_with(hookbridge::backend::aws::SecretStorage::Envelope).await
+}
+
+/// [`aws_app`] with the given secret storage (the data keys exist either way, as in the
+/// template).
+pub async fn aws_app_with(secret_storage: hookbridge::backend::aws::SecretStorage) -> hookbridge::lambda::AwsApp {
     use hookbridge::backend::aws::{AwsConfig, Clients, provision};
     let endpoint = aws_endpoint();
     let clients = Clients::new(Some(&endpoint)).await;
@@ -255,9 +262,11 @@ pub async fn aws_app() -> hookbridge::lambda::AwsApp {
         bucket: unique("hookbridge-payloads"),
         secret_prefix: format!("{}/", unique("test")),
         endpoint_url: Some(endpoint),
+        secret_storage,
     };
     provision::create_table(&clients, &config.table).await.expect("table created");
     provision::create_bucket(&clients, &config.bucket).await.expect("bucket created");
+    provision::create_data_keys(&clients, &config.secret_prefix).await.expect("data keys created");
     hookbridge::lambda::AwsApp::new(clients, config, hookbridge::config::Settings::default())
 }
 
@@ -309,9 +318,15 @@ pub async fn function_app_counted(
     hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.app.settings.clone())
 }
 
-/// Every port on a fresh AWS app (for the contract suite).
+/// Every port on a fresh AWS app (for the contract suite), secrets sealed under data keys.
 pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
     let app = aws_app().await;
+    (app.backend().clone(), app)
+}
+
+/// [`aws_backend`] with one Secrets Manager secret per item (`SecretStorage=PER_ITEM`).
+pub async fn aws_backend_per_item() -> (Backend, hookbridge::lambda::AwsApp) {
+    let app = aws_app_with(hookbridge::backend::aws::SecretStorage::PerItem).await;
     (app.backend().clone(), app)
 }
 

@@ -15,6 +15,7 @@ impl Dispatcher {
         resp: OutboundResponse,
     ) -> Result<(), StoreError> {
         let now = self.backend.clock.now();
+        self.backend.stats.observe_latency(resp.latency.as_millis() as u64);
         record.attempts.push(attempt_of(&resp, now));
         record.updated_at = now;
         let succeeded = resp.status.is_some_and(|s| (200..300).contains(&s));
@@ -170,6 +171,7 @@ impl Dispatcher {
         self.invalidate();
         // The operational event: a structured log line operators alert on.
         tracing::warn!(event = "connector.disabled", connector_id = %connector.id, reason, "connector disabled");
+        self.backend.stats.add(crate::stats::CONNECTORS_DISABLED, 1, current.updated_at);
         Ok(())
     }
 

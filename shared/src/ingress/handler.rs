@@ -160,6 +160,7 @@ async fn receive_event(st: &Arc<IngressState>, p: IngressPath, req: Request) -> 
     if let Err(e) = verified {
         // Counted, and at debug level detailed (never the secret).
         AUTH_FAILURES.record("signature");
+        st.backend.stats.add(&format!("{}{provider}", stats::SIGNATURE_FAILED), 1, now);
         tracing::debug!(webhook_id = %id, provider = %provider, reason = %e, "provider signature refused");
         return Err(ApiError::new(ErrorCode::SIGNATURE_INVALID, "the request signature could not be verified"));
     }

@@ -7,6 +7,7 @@ pub(crate) mod helpers;
 mod idempotency;
 pub(crate) mod params;
 mod providers;
+mod secret_storage;
 mod secrets;
 mod stats;
 pub(crate) mod webhooks;
@@ -72,6 +73,7 @@ fn openapi_router() -> OpenApiRouter<Arc<ManagementState>> {
         .merge(params::routes())
         .merge(providers::routes())
         .merge(stats::routes())
+        .merge(secret_storage::routes())
 }
 
 /// The management routes' part of the OpenAPI document (assembled whole in

@@ -67,6 +67,7 @@ pub fn route() -> axum::Router {
         (name = "config", description = "Config parameters referenced by secrets"),
         (name = "providers", description = "The provider catalog"),
         (name = "stats", description = "Overview figures for the console"),
+        (name = "secrets", description = "Data-key rotation and moving secrets between storages"),
         (name = "ingress", description = "What providers call"),
         (name = "meta", description = "This document")
     )

@@ -135,6 +135,21 @@ pub trait SecretStore: Send + Sync {
     async fn replace_secret(&self, name: &str, value: &SecretString, token: &str) -> Result<String, StoreError>;
     /// Removes a secret; removing a missing one is not an error.
     async fn delete_secret(&self, name: &str) -> Result<(), StoreError>;
+    /// Envelope storage only: seal every secret under the current data key, after adding a
+    /// new one when `new_key`. `None` where secrets are not sealed under data keys.
+    async fn rotate_keys(&self, _new_key: bool) -> Result<Option<KeyRotation>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// What a data-key rotation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRotation {
+    /// The key now sealing.
+    pub current_key: String,
+    /// Secrets sealed again under it.
+    pub resealed: u64,
 }
 
 /// A message to send. `group_id` and `dedup_id` are used by FIFO queues only.

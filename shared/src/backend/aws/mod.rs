@@ -17,6 +17,8 @@
 mod blobs;
 pub mod calls;
 mod dynamo;
+pub mod envelope;
+mod fallback;
 pub mod provision;
 mod queues;
 mod secrets;
@@ -47,7 +49,23 @@ pub struct AwsConfig {
     pub secret_prefix: String,
     /// `AWS_ENDPOINT_URL`: an emulator's URL (tests); unset in AWS.
     pub endpoint_url: Option<String>,
+    /// `HOOKBRIDGE_SECRET_STORAGE`: `ENVELOPE` (the template's default) or `PER_ITEM` (the
+    /// default without the variable, as before it existed).
+    pub secret_storage: SecretStorage,
 }
+
+/// Where secret documents are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStorage {
+    /// One Secrets Manager secret each.
+    PerItem,
+    /// Sealed with AES-256-GCM under data keys kept in one secret (`{prefix}hookbridge/data-keys`),
+    /// on DynamoDB items.
+    Envelope,
+}
+
+/// The data keys' secret, under the stack's prefix (the template creates it).
+pub const DATA_KEYS_SECRET: &str = "hookbridge/data-keys";
 
 impl AwsConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -56,6 +74,16 @@ impl AwsConfig {
             bucket: required("HOOKBRIDGE_PAYLOAD_BUCKET")?,
             secret_prefix: optional("HOOKBRIDGE_SECRET_PREFIX").unwrap_or_default(),
             endpoint_url: optional("AWS_ENDPOINT_URL"),
+            secret_storage: match optional("HOOKBRIDGE_SECRET_STORAGE").as_deref() {
+                None | Some("PER_ITEM") => SecretStorage::PerItem,
+                Some("ENVELOPE") => SecretStorage::Envelope,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "HOOKBRIDGE_SECRET_STORAGE",
+                        reason: format!("{other:?} is neither ENVELOPE nor PER_ITEM"),
+                    });
+                }
+            },
         })
     }
 }
@@ -136,12 +164,26 @@ pub fn backend(clients: &Clients, config: &AwsConfig) -> Backend {
         registry: registry.clone(),
         connectors: registry.clone(),
         deliveries: registry.clone(),
-        secrets: Arc::new(SecretsManagerStore::new(clients.secrets.clone(), config.secret_prefix.clone())),
+        secrets: secret_store(clients, config),
         queues: Arc::new(SqsQueues::new(clients.sqs.clone())),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), config.bucket.clone())),
         dedup: Arc::new(DynamoDedup::new(clients.dynamodb.clone(), config.table.clone())),
         clock: Arc::new(SystemClock),
         stats: Arc::new(crate::stats::Recorder::new(registry, STATS_INTERVAL)),
+    }
+}
+
+/// The configured secret storage, reading the other one for what is not there yet.
+fn secret_store(clients: &Clients, config: &AwsConfig) -> Arc<dyn crate::ports::SecretStore> {
+    let per_item = SecretsManagerStore::new(clients.secrets.clone(), config.secret_prefix.clone());
+    let ring = Arc::new(envelope::KeyRing::new(
+        clients.secrets.clone(),
+        format!("{}{DATA_KEYS_SECRET}", config.secret_prefix),
+    ));
+    let envelope = envelope::EnvelopeSecrets::new(clients.dynamodb.clone(), config.table.clone(), ring);
+    match config.secret_storage {
+        SecretStorage::Envelope => Arc::new(fallback::FallbackSecrets { primary: envelope, fallback: per_item }),
+        SecretStorage::PerItem => Arc::new(fallback::FallbackSecrets { primary: per_item, fallback: envelope }),
     }
 }
 

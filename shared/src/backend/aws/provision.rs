@@ -73,3 +73,21 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) -> Result<(), StoreE
     clients.s3.create_bucket().bucket(bucket).send().await.map_err(sdk_error)?;
     Ok(())
 }
+
+/// Creates the data keys' secret with one random key (what the template's generated secret
+/// holds), for envelope storage.
+pub async fn create_data_keys(clients: &Clients, secret_prefix: &str) -> Result<(), StoreError> {
+    use rand::RngCore;
+    let mut material = [0u8; 48];
+    rand::rng().fill_bytes(&mut material);
+    let doc = serde_json::json!({"current": "k1", "k1": hex::encode(material)});
+    clients
+        .secrets
+        .create_secret()
+        .name(format!("{secret_prefix}{}", super::DATA_KEYS_SECRET))
+        .secret_string(doc.to_string())
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(())
+}
