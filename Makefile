@@ -11,7 +11,7 @@ ARCH        ?= arm64
 DIST        ?= dist
 FUNCTIONS   := ingress fanout dispatch management
 
-.PHONY: help run test test-rust lint fmt console-screenshots readme-providers bench bench-load bench-dispatch soak fuzz crash-test build package deploy tools tools-lambda tools-sam clean
+.PHONY: help run test test-rust lint fmt console-screenshots readme-providers bench bench-load bench-dispatch bench-cold-start soak fuzz crash-test build package deploy tools tools-lambda tools-sam clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ bench-load: ## load through the local runner only (LOAD_EVENTS, LOAD_CONCURRENCY
 bench-dispatch: ## outbound dispatch under load (LOAD_EVENTS, LOAD_PRODUCERS, LOAD_RUNS, LOAD_RATE)
 	cargo build --release -p hookbridge-local
 	cargo bench -p hookbridge-tests --bench dispatch_load
+
+bench-cold-start: $(VENV)/.testtools ## start each Lambda binary against a fake Runtime API: init and first invocation (BENCHMARKS.md)
+	cargo build --release -p hookbridge-ingress -p hookbridge-fanout -p hookbridge-dispatch -p hookbridge-management
+	./infra/with-moto.sh cargo bench -p hookbridge-tests --bench cold_start
 
 soak: ## sustained load: SOAK_SECS (60) at the runner's maximum rate, RSS sampled (RELIABILITY.md)
 	cargo build --release -p hookbridge-local

@@ -252,6 +252,14 @@ def page_of(browser):
     assert not problems, problems
 
 
+def wait_until(check, what, timeout=15):
+    """Polls `check` until it holds (a condition, not a fixed wait)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 def shot(page, name):
     if SHOTS:
         os.makedirs(SHOTS, exist_ok=True)
@@ -316,7 +324,21 @@ def test_operator_walkthrough(page_of):
         form.get_by_label("Provider", exact=True).select_option("GENERIC_HMAC")
         expect(form.get_by_label("Timestamp header")).to_be_visible()
         shot(page, "webhook-form")
-        form.get_by_role("button", name="Close").click()
+        # A Slack webhook, then its provider secret rotated from the form.
+        form.get_by_label("Name", exact=True).fill("slack-in")
+        form.get_by_label("Organization").fill("acme")
+        form.get_by_label("Workspace").fill("ops")
+        form.get_by_label("App", exact=True).fill("shop")
+        form.get_by_label("Provider", exact=True).select_option("SLACK")
+        form.get_by_label("Provider secret").fill("slack-signing-secret-1")
+        form.get_by_role("button", name="Save").click()
+        slack = page.get_by_role("dialog", name="Edit slack-in")
+        rotation = slack.get_by_role("region", name="Rotate provider secret")
+        rotation.get_by_label("Provider secret").fill("slack-signing-secret-2")
+        rotation.get_by_label("Overlap (seconds)").fill("0")
+        rotation.get_by_role("button", name="Rotate provider secret").click()
+        expect(page.locator("#toast")).to_contain_text("Provider secret rotated")
+        slack.get_by_role("button", name="Close").click()
         edit = create_webhook(page, "orders-in", {"type": "START_PROCESS", "fields": {
             "Queue": "orders-start", "Process definition ID": "order-process"}})
         shot(page, "webhook-bindings")
@@ -465,6 +487,14 @@ def test_operator_walkthrough(page_of):
 
         page.get_by_role("link", name="Overview").click()
         expect(hour.locator('[data-stat="deliveriesSucceeded"] .n')).to_have_text("1")
+        # Redeliver from the Deliveries page: the receiver gets the event again.
+        page.get_by_role("link", name="Deliveries").click()
+        page.get_by_label("Connector", exact=True).select_option(label="audit-sink")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_role("button", name=re.compile("^Redeliver")).click()
+        expect(page.locator("#toast")).to_contain_text("Queued for redelivery")
+        wait_until(lambda: len(receiver.requests) == 2, "the redelivery")
+        assert json.loads(receiver.requests[1]["body"])["id"] == event_id
         # The one error shown was the refused replay.
         assert len(page.shown_errors) == 1 and "NO_WAITING_INSTANCE" in page.shown_errors[0], page.shown_errors
 
