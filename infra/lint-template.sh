@@ -13,7 +13,7 @@ for endpoint in HTTP_API FUNCTION_URL; do
       for tracing in Active PassThrough; do
         params=(IngressEndpoint=$endpoint ManagementAuth=$auth SecretStorage=$storage XRayTracing=$tracing AlarmTopicArn=arn:aws:sns:us-east-1:123456789012:ops)
         if [ "$auth" = JWT ]; then
-          params+=(OidcIssuer=https://idp.example.com OidcAudience=hookbridge-api OidcClientId=console)
+          params+=(OidcIssuer=https://idp.example.com OidcAudience=hookbridge-api OidcClientId=console OidcScope=hookbridge/admin)
         fi
         "$venv/bin/cfn-lint" --parameters "${params[@]}" -- "$template" || { echo "cfn-lint failed with ${params[*]}" >&2; exit 1; }
         runs=$((runs + 1))

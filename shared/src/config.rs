@@ -95,6 +95,10 @@ pub struct OidcSettings {
     pub audience: String,
     /// `HOOKBRIDGE_OIDC_SCOPES` (default `openid`).
     pub scopes: String,
+    /// `HOOKBRIDGE_OIDC_REQUIRED_SCOPE`: a scope every API token must carry (its `scope` or
+    /// `scp` claim), so that signing in at the issuer is not enough by itself: only users
+    /// the issuer grants it may manage. On AWS the authorizer's `OidcScope` does the same.
+    pub required_scope: Option<String>,
 }
 
 impl OidcSettings {
@@ -106,6 +110,7 @@ impl OidcSettings {
             audience: optional("HOOKBRIDGE_OIDC_AUDIENCE").unwrap_or_else(|| client_id.clone()),
             client_id,
             scopes: optional("HOOKBRIDGE_OIDC_SCOPES").unwrap_or_else(|| "openid".into()),
+            required_scope: optional("HOOKBRIDGE_OIDC_REQUIRED_SCOPE"),
         }))
     }
 }

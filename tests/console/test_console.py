@@ -204,11 +204,13 @@ class Issuer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def token(self, audience, sub="alice", key=None, alg="RS256"):
+    SCOPE = "hookbridge/admin"
+
+    def token(self, audience, sub="alice", key=None, alg="RS256", scope="openid hookbridge/admin"):
         now = int(time.time())
         header = b64url(json.dumps({"alg": alg, "typ": "JWT", "kid": self.kid}).encode())
         claims = b64url(json.dumps({"iss": self.url, "sub": sub, "aud": audience, "email": f"{sub}@example.com",
-                                    "iat": now, "exp": now + 300}).encode())
+                                    "scope": scope, "iat": now, "exp": now + 300}).encode())
         signing_input = f"{header}.{claims}".encode()
         signature = (key or self.key).sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
         return f"{header}.{claims}.{b64url(signature)}"
@@ -509,7 +511,7 @@ def test_operator_walkthrough(page_of):
 def test_oidc_sign_in_with_pkce(page_of):
     issuer = Issuer()
     runner = Runner(HOOKBRIDGE_OIDC_ISSUER=issuer.url, HOOKBRIDGE_OIDC_CLIENT_ID=Issuer.CLIENT,
-                    HOOKBRIDGE_OIDC_AUDIENCE=Issuer.AUDIENCE)
+                    HOOKBRIDGE_OIDC_AUDIENCE=Issuer.AUDIENCE, HOOKBRIDGE_OIDC_REQUIRED_SCOPE=Issuer.SCOPE)
     try:
         # The policy lets the page reach the issuer's token endpoint, and nothing else outside.
         status, config = http("GET", runner.base + "/console/config.json")
@@ -534,7 +536,9 @@ def test_oidc_sign_in_with_pkce(page_of):
             token=token)
         assert status == 201, made
         assert "caller=jwt:alice" in runner.logs()
-        # Not a token for this API, not from this issuer, or not signed: refused.
+        # Not a token for this API, without the operators' scope, not from this issuer, or
+        # not signed: refused.
+        assert runner.admin("GET", "/v1/webhooks", token=issuer.token(Issuer.AUDIENCE, scope="openid"))[0] == 401
         assert runner.admin("GET", "/v1/webhooks", token=issuer.token("another-api"))[0] == 401
         stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         assert runner.admin("GET", "/v1/webhooks", token=issuer.token(Issuer.AUDIENCE, key=stranger))[0] == 401

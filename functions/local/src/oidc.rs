@@ -24,6 +24,11 @@ pub struct JwtCheck {
 #[derive(serde::Deserialize)]
 struct Claims {
     sub: String,
+    /// OAuth scopes, space-separated (`scope`) or as a list (`scp`, Okta and Azure).
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<Vec<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -45,7 +50,11 @@ const ALGORITHMS: &[Algorithm] = &[
 
 impl JwtCheck {
     pub fn new(oidc: OidcSettings) -> Self {
-        Self { oidc, http: reqwest::Client::new(), keys: RwLock::new(None) }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { oidc, http, keys: RwLock::new(None) }
     }
 
     async fn fetch_keys(&self) -> Result<JwkSet, String> {
@@ -73,10 +82,19 @@ impl JwtCheck {
         let jwk = jwk.ok_or("the issuer has no such key")?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
         let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&self.oidc.issuer]);
+        // Issuers differ on a trailing slash (Auth0 writes one); the setting has none.
+        validation.set_issuer(&[self.oidc.issuer.clone(), format!("{}/", self.oidc.issuer)]);
         validation.set_audience(&[&self.oidc.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| e.to_string())?;
+        if let Some(required) = &self.oidc.required_scope {
+            let c = &data.claims;
+            let granted = c.scope.as_deref().is_some_and(|s| s.split_whitespace().any(|x| x == required))
+                || c.scp.as_ref().is_some_and(|l| l.iter().any(|x| x == required));
+            if !granted {
+                return Err(format!("the token lacks the scope {required}"));
+            }
+        }
         Ok(data.claims.sub)
     }
 }

@@ -51,7 +51,12 @@ pub struct Console {
 
 impl Console {
     pub fn new(sign_in: SignIn) -> Self {
-        Self { sign_in, discovery: Mutex::new(None), http: reqwest::Client::new() }
+        // A slow issuer must not hold the console's pages (they wait on this lock).
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { sign_in, discovery: Mutex::new(None), http }
     }
 
     /// The issuer's discovery document, read once (again after a failure).

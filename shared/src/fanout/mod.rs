@@ -218,16 +218,26 @@ impl Fanout {
             tracing::error!(message_id = ?r.message_id, error = %cause, "unreadable event goes to the dead-letter queue");
             return;
         };
+        // A backend's own error text (account ids, role names) is logged, not kept.
+        let message = match cause {
+            RecordError::Store(e) => {
+                tracing::warn!(event_id = %envelope.event_id, error = %e, "fan-out could not reach a store");
+                "a backing service was unavailable".to_owned()
+            }
+            RecordError::Send(..) => "a process message could not be sent".to_owned(),
+            other => other.to_string(),
+        };
         let mut failure = TriggerFailure {
             code: cause.code(),
-            message: cause.to_string(),
+            message,
             source: FailureSource::Fanout,
             binding_id: None,
             process_definition_id: None,
             details: Default::default(),
         };
-        if let RecordError::Send(queue, _) = cause {
+        if let RecordError::Send(queue, code) = cause {
             failure.details.insert("queue".into(), queue.to_string());
+            failure.details.insert("error".into(), code.clone());
             // The binding that sends to that queue (cached: the batch just read it).
             if let Ok(Some(reg)) = self.cache.get(&self.backend, &envelope.webhook_id).await
                 && let Some(b) = reg.bindings.iter().find(|b| b.kind.queue() == queue)

@@ -34,8 +34,12 @@ const MIN_MATERIAL: usize = 32;
 pub struct KeyRing {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
-    keys: RwLock<Option<Keys>>,
+    keys: RwLock<Option<(Keys, std::time::Instant)>>,
 }
+
+/// How long an instance seals under the key it read before reading the keys again: after a
+/// rotation, every instance seals under the new key within this (docs/aws.md).
+pub const KEYS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Clone)]
 struct Keys {
@@ -86,32 +90,32 @@ impl KeyRing {
     }
 
     async fn keys(&self, need: Option<&str>) -> Result<Keys, StoreError> {
-        if let Some(k) = self.keys.read().await.as_ref()
+        if let Some((k, read_at)) = self.keys.read().await.as_ref()
             && need.is_none_or(|id| k.ciphers.contains_key(id))
+            && read_at.elapsed() < KEYS_TTL
         {
             return Ok(k.clone());
         }
         let fresh = Keys::parse(&self.text().await?)?;
-        *self.keys.write().await = Some(fresh.clone());
+        *self.keys.write().await = Some((fresh.clone(), std::time::Instant::now()));
         Ok(fresh)
     }
 
-    /// Adds a new key (random material) and makes it current.
+    /// Adds a new key (random material) and makes it current, over the version read: two
+    /// rotations at once cannot both write `k{n}` (the second is refused, 409).
     async fn add_key(&self) -> Result<String, StoreError> {
+        use crate::ports::SecretStore;
+        let store = super::SecretsManagerStore::new(self.client.clone(), String::new());
+        let (text, version) = store.get_secret_versioned(&self.secret_id).await?.ok_or(StoreError::NotFound)?;
         let mut doc: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&self.text().await?).map_err(StoreError::backend)?;
+            serde_json::from_str(text.expose()).map_err(StoreError::backend)?;
         let next = (1..).map(|n| format!("k{n}")).find(|id| !doc.contains_key(id)).expect("a free id");
         let mut material = [0u8; 48];
         rand::rng().fill_bytes(&mut material);
         doc.insert(next.clone(), hex::encode(material).into());
         doc.insert("current".into(), next.clone().into());
-        self.client
-            .put_secret_value()
-            .secret_id(&self.secret_id)
-            .secret_string(serde_json::Value::Object(doc).to_string())
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        let doc = SecretString::new(serde_json::Value::Object(doc).to_string());
+        store.replace_secret(&self.secret_id, &doc, &version).await?;
         *self.keys.write().await = None;
         Ok(next)
     }
@@ -243,7 +247,14 @@ impl EnvelopeSecrets {
                 if item.get("kid").and_then(|v| v.as_s().ok()) == Some(&current) {
                     continue;
                 }
-                let (value, version, _) = self.open(name, item).await?;
+                let (value, version, _) = match self.open(name, item).await {
+                    Ok(opened) => opened,
+                    Err(e) => {
+                        // Left as it is (and named in the log); the others are still resealed.
+                        tracing::error!(secret = %name, error = %e, "a sealed secret does not open; left as it is");
+                        continue;
+                    }
+                };
                 match self.write(name, &value, Some(&version)).await {
                     Ok(_) => resealed += 1,
                     Err(StoreError::Conflict(_) | StoreError::NotFound) => {}
