@@ -19,7 +19,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use hookbridge::ports::QueueSpec;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -162,12 +161,7 @@ async fn main() {
     let bin_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
     let endpoint = hookbridge_tests::aws_endpoint();
     let app = hookbridge_tests::aws_app().await;
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let ns = hookbridge_tests::unique("q");
     let q = |name: &str| spec(format!("{ns}-{name}"));
     let queues = &app.app.backend.queues;

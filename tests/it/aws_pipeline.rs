@@ -239,12 +239,7 @@ async fn urls_and_url_bound_signatures(ingress_template: &str, public_base: Opti
     let app = hookbridge_tests::aws_app().await;
     let mgmt = hookbridge_tests::function_app(&app, "ManagementFunction").await;
     let ingress_app = hookbridge_tests::function_app(&app, "IngressFunction").await;
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let ns = hookbridge_tests::unique("q");
     let events = app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = app.app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();
@@ -316,12 +311,7 @@ async fn revocation_applies_on_the_next_request_at_one_registry_read() {
     let faults = hookbridge_tests::faults::Faults::new();
     let mut ingress_app = hookbridge_tests::function_app(&admin_app, "IngressFunction").await;
     ingress_app.app.backend = faults.wrap(ingress_app.app.backend.clone());
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let queues = &admin_app.app.backend.queues;
     let ns = hookbridge_tests::unique("q");
     let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
@@ -393,12 +383,7 @@ async fn management_refuses_requests_without_an_authorized_caller() {
     let admin_app = hookbridge_tests::aws_app().await;
     let mgmt = hookbridge_tests::function_app(&admin_app, "ManagementFunction").await;
     let ns = hookbridge_tests::unique("q");
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let events = admin_app.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let management = management_of(&mgmt, events.clone(), events.clone(), None);
     let (status, err) =

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use hookbridge::backend::aws::calls::CallCounter;
 use hookbridge::domain::QueueRef;
-use hookbridge::ports::QueueSpec;
 use serde_json::json;
 
 use crate::aws_pipeline::{APIGW, admin, apigw_event, invoke, management_of, receive_n, sqs_event};
@@ -49,12 +48,7 @@ fn quiet(mut app: hookbridge::lambda::AwsApp) -> hookbridge::lambda::AwsApp {
 async fn aws_calls_per_event_are_within_budget() {
     let admin_app = hookbridge_tests::aws_app().await;
     let mgmt_app = hookbridge_tests::function_app(&admin_app, "ManagementFunction").await;
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let queues = &admin_app.app.backend.queues;
     let ns = hookbridge_tests::unique("q");
     let events = queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();

@@ -4,12 +4,9 @@
 //! the emulator with IAM enforced. The local store has no data keys: rotation is refused
 //! there with a stable code. (The port contract runs on both storages: `contract.rs`.)
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookbridge::backend::aws::SecretStorage;
 use hookbridge::domain::QueueRef;
-use hookbridge::ports::QueueSpec;
 use hookbridge_tests::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -26,12 +23,7 @@ const BASE: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 
 async fn stack(storage: SecretStorage) -> Stack {
     let admin = hookbridge_tests::aws_app_with(storage).await;
-    let spec = |name: String| QueueSpec {
-        name,
-        visibility_timeout: Duration::from_secs(60),
-        max_receives: 5,
-        dead_letter: None,
-    };
+    let spec = hookbridge_tests::queue_spec;
     let ns = hookbridge_tests::unique("q");
     let events = admin.app.backend.queues.create_queue(&spec(format!("{ns}-hookbridge-events"))).await.unwrap();
     let starts = admin.app.backend.queues.create_queue(&spec(format!("{ns}-starts"))).await.unwrap();

@@ -318,6 +318,17 @@ pub async fn function_app_counted(
     hookbridge::lambda::AwsApp::new(clients, admin.aws.clone(), admin.app.settings.clone())
 }
 
+/// A queue as the template makes the events and process queues: 60 s visibility, five
+/// receives, no dead-letter queue.
+pub fn queue_spec(name: String) -> hookbridge::ports::QueueSpec {
+    hookbridge::ports::QueueSpec {
+        name,
+        visibility_timeout: std::time::Duration::from_secs(60),
+        max_receives: 5,
+        dead_letter: None,
+    }
+}
+
 /// Every port on a fresh AWS app (for the contract suite), secrets sealed under data keys.
 pub async fn aws_backend() -> (Backend, hookbridge::lambda::AwsApp) {
     let app = aws_app().await;

@@ -50,11 +50,7 @@ const ALGORITHMS: &[Algorithm] = &[
 
 impl JwtCheck {
     pub fn new(oidc: OidcSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { oidc, http, keys: RwLock::new(None) }
+        Self { oidc, http: hookbridge::console::issuer_client(), keys: RwLock::new(None) }
     }
 
     async fn fetch_keys(&self) -> Result<JwkSet, String> {

@@ -51,12 +51,7 @@ pub struct Console {
 
 impl Console {
     pub fn new(sign_in: SignIn) -> Self {
-        // A slow issuer must not hold the console's pages (they wait on this lock).
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { sign_in, discovery: Mutex::new(None), http }
+        Self { sign_in, discovery: Mutex::new(None), http: issuer_client() }
     }
 
     /// The issuer's discovery document, read once (again after a failure).
@@ -90,6 +85,15 @@ impl Console {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
     }
+}
+
+/// The client for an OpenID issuer's documents (discovery, keys): bounded, so a slow issuer
+/// cannot hold the console's pages or the local runner's token check.
+pub fn issuer_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// `scheme://host[:port]` of a URL, if it is one a policy may name.
